@@ -1,0 +1,27 @@
+// safetensors: read (memory-mapped, zero-copy where aligned) and write (atomic), with the
+// format's validation rules. Any violation is an ernie::Error naming the file and the problem.
+#pragma once
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "ernie/tensor.h"
+
+namespace ernie {
+
+struct TensorFile {
+  std::map<std::string, Tensor> tensors;              // name -> tensor (views into the mapping)
+  std::map<std::string, std::string> metadata;        // "__metadata__" (e.g. format: pt)
+};
+
+// Limits: header at most 100 MB; offsets must be contiguous from 0 and cover the data area
+// exactly; each tensor's byte size must equal numel * dtype size; no duplicate names.
+TensorFile read_safetensors(const std::filesystem::path& file);
+TensorFile parse_safetensors(const void* data, size_t size, const std::string& what);
+
+// Writes tensors in name order with the header padded to 8 bytes; atomic (temp file + rename).
+void write_safetensors(const std::filesystem::path& file, const std::map<std::string, Tensor>& tensors,
+                       const std::map<std::string, std::string>& metadata = {{"format", "pt"}});
+
+}  // namespace ernie

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs the Debian packages ernie.cpp builds and tests with. Uses sudo when not root.
+# Skips apt entirely when everything is already installed.
+set -euo pipefail
+PACKAGES=(cmake ninja-build g++ make libdnnl-dev nlohmann-json3-dev libcli11-dev libgtest-dev)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+echo "installing: ${missing[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

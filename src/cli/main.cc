@@ -1,0 +1,34 @@
+// ernie: the command-line entry point. Subcommands are registered from their own files.
+#include <cstdio>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "ernie/config.h"
+#include "ernie/error.h"
+
+namespace ernie::cli {
+void warn(const std::string& message) { std::cerr << "ernie: warning: " << message << "\n"; }
+}  // namespace ernie::cli
+
+int main(int argc, char** argv) {
+  CLI::App app{"ernie " ERNIE_VERSION
+               " -- ERNIE / BERT / RoBERTa encoders in C++: configs, initialization, checkpoints, inference"};
+  app.set_version_flag("--version", "ernie " ERNIE_VERSION);
+  app.require_subcommand(1);
+  ernie::cli::add_config_command(app);
+  ernie::cli::add_init_command(app);
+  ernie::cli::add_inspect_command(app);
+  ernie::cli::add_run_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const ernie::ConfigError& e) {
+    for (const auto& d : e.diagnostics()) std::cerr << "ernie: error: " << d.message << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "ernie: error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,62 @@
+#include "test_util.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+namespace fs = std::filesystem;
+
+namespace ernie::testing {
+
+CliResult run_cli(const std::string& args, const std::string& stdin_text) {
+  TempDir tmp;
+  write_file(tmp / "stdin", stdin_text);
+  std::string cmd = std::string("'") + ERNIE_BIN + "' " + args + " <'" + (tmp / "stdin").string() +
+                    "' >'" + (tmp / "stdout").string() + "' 2>'" + (tmp / "stderr").string() + "'";
+  int rc = std::system(cmd.c_str());
+  CliResult r;
+  r.status = WIFEXITED(rc) ? WEXITSTATUS(rc) : 128 + WTERMSIG(rc);
+  r.out = read_file(tmp / "stdout");
+  r.err = read_file(tmp / "stderr");
+  return r;
+}
+
+TempDir::TempDir() {
+  static std::atomic<int> counter{0};
+  path_ = fs::temp_directory_path() /
+          ("ernie-test-" + std::to_string(getpid()) + "-" + std::to_string(counter++));
+  fs::remove_all(path_);
+  fs::create_directories(path_);
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+fs::path source_dir() { return ERNIE_SOURCE_DIR; }
+fs::path fixtures_dir() { return source_dir() / "tests" / "fixtures"; }
+
+fs::path shared_dir() {
+  fs::path p = source_dir().parent_path() / "shared";
+  return fs::is_directory(p / "data") ? p : fs::path();
+}
+
+std::string read_file(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+void write_file(const fs::path& p, const std::string& text) {
+  std::ofstream f(p, std::ios::binary);
+  f << text;
+}
+
+}  // namespace ernie::testing

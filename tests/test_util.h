@@ -1,0 +1,40 @@
+// Helpers shared by the tests: running the CLI, temporary folders, and ../shared lookup.
+#pragma once
+#include <filesystem>
+#include <string>
+
+namespace ernie::testing {
+
+struct CliResult {
+  int status = -1;       // exit status
+  std::string out, err;  // captured stdout and stderr
+};
+
+// Runs build/bin/ernie with `args` (a shell-quoted argument string) and optional stdin text.
+CliResult run_cli(const std::string& args, const std::string& stdin_text = "");
+
+// A fresh empty folder under the system temp dir, removed when the object dies.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+ private:
+  std::filesystem::path path_;
+};
+
+std::filesystem::path source_dir();                 // the repository root
+std::filesystem::path fixtures_dir();               // tests/fixtures
+// ../shared beside the repository root; empty when absent (tests then GTEST_SKIP with a reason).
+std::filesystem::path shared_dir();
+std::string read_file(const std::filesystem::path& p);
+void write_file(const std::filesystem::path& p, const std::string& text);
+
+}  // namespace ernie::testing
+
+#define SKIP_WITHOUT_SHARED()                                                          \
+  do {                                                                                 \
+    if (::ernie::testing::shared_dir().empty())                                        \
+      GTEST_SKIP() << "../shared is absent: this test needs ../shared (data/golden)";  \
+  } while (0)
