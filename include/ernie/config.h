@@ -148,4 +148,11 @@ void save_config(const Config& cfg, const std::filesystem::path& file,
 // Semantic checks on an already-parsed config (parse_config runs these too).
 std::vector<ConfigDiagnostic> validate_config(const Config& cfg);
 
+// The task head named by an architecture class ("ErnieForSequenceClassification" -> SequenceClassification,
+// "BertModel" -> Base; PaddleNLP's "ErnieForPretraining" spelling too). False if unknown.
+bool head_from_architecture(const std::string& architecture, Head* out);
+// Which ecosystem wrote `doc`: transformers_version -> HF; paddlenlp_version (even null), init_args,
+// init_class, pool_act, enable_recompute, fuse or task_id -> PaddleNLP; otherwise HF. `reason` says why.
+ConfigSource detect_config_source(const nlohmann::json& doc, std::string* reason = nullptr);
+
 }  // namespace ernie

@@ -4,6 +4,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "ernie/batch.h"
 #include "ernie/config.h"
@@ -11,6 +12,8 @@
 #include "ernie/tensor.h"
 
 namespace ernie {
+
+namespace model { struct ModelWeights; }
 
 struct Outputs {
   Tensor embedding_output;    // [T, H] after embeddings + LayerNorm
@@ -33,6 +36,8 @@ class Model {
   const Config& config() const { return *cfg_; }
   // Parameters with their HF names, as views into the single parameter buffer.
   const std::map<std::string, Tensor>& parameters() const { return params_; }
+  // What loading noticed but accepted: unused tensors, ignored buffers, tied weights.
+  const std::vector<std::string>& load_notes() const { return notes_; }
 
   Outputs forward(const Batch& batch) const;
 
@@ -40,6 +45,8 @@ class Model {
   std::shared_ptr<const Config> cfg_;
   std::shared_ptr<float> storage_;             // one allocation for every parameter
   std::map<std::string, Tensor> params_;
+  std::shared_ptr<const model::ModelWeights> weights_;   // typed pointers into storage_
+  std::vector<std::string> notes_;
 };
 
 }  // namespace ernie

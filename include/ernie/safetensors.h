@@ -17,7 +17,12 @@ struct TensorFile {
 
 // Limits: header at most 100 MB; offsets must be contiguous from 0 and cover the data area
 // exactly; each tensor's byte size must equal numel * dtype size; no duplicate names.
+// The file is mapped read-only: tensors whose data is aligned to their dtype size are views
+// into the mapping (kept alive by the tensors themselves; do not write through them), the rest
+// are copies.
 TensorFile read_safetensors(const std::filesystem::path& file);
+// The same validation on bytes in memory; `what` names the input in messages. The tensors are
+// always copies, so `data` may be freed afterwards.
 TensorFile parse_safetensors(const void* data, size_t size, const std::string& what);
 
 // Writes tensors in name order with the header padded to 8 bytes; atomic (temp file + rename).

@@ -22,7 +22,8 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    const int rc = app.exit(e);   // prints help, version or the usage error
+    return rc == 0 ? 0 : 2;
   } catch (const ernie::ConfigError& e) {
     for (const auto& d : e.diagnostics()) std::cerr << "ernie: error: " << d.message << "\n";
     return 1;

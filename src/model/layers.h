@@ -1,0 +1,76 @@
+// The model's building blocks, llm.c style: plain structs of weight pointers (views into the
+// model's single parameter buffer) and one forward function per block. Shapes: T tokens of the
+// packed batch, B sequences, H hidden, I intermediate, V vocab, N labels.
+#pragma once
+#include <map>
+#include <string>
+#include <vector>
+
+#include "ernie/batch.h"
+#include "ernie/config.h"
+#include "ernie/model.h"
+#include "ernie/tensor.h"
+
+namespace ernie::model {
+
+struct LinearW {
+  const float* w = nullptr;   // [out, in]
+  const float* b = nullptr;   // [out]
+  int64_t in = 0, out = 0;
+};
+struct LayerNormW {
+  const float* gamma = nullptr;   // [H]
+  const float* beta = nullptr;    // [H]
+};
+
+struct EmbeddingW {
+  const float* word = nullptr;       // [V, H]
+  const float* position = nullptr;   // [max_position_embeddings, H]
+  const float* token_type = nullptr; // [type_vocab_size, H]
+  const float* task_type = nullptr;  // [task_type_vocab_size, H] when use_task_id
+  LayerNormW norm;
+};
+
+struct EncoderLayerW {
+  LinearW query, key, value, attn_out, intermediate, output;
+  const float* distance = nullptr;   // [2 * max_position_embeddings - 1, head_dim] (relative kinds)
+  LayerNormW attn_norm, out_norm;
+};
+
+struct HeadW {
+  LinearW pooler;                 // [H, H] when the model has a pooler
+  LinearW classifier;             // [N, H] (seq/token classification, multiple choice)
+  LinearW cls_dense;              // RoBERTa sequence classification: dense [H, H] then out_proj
+  LinearW qa;                     // [2, H]
+  LinearW lm_transform;           // [H, H]
+  LayerNormW lm_norm;
+  const float* lm_decoder = nullptr;   // [V, H] (tied: the word embeddings)
+  const float* lm_bias = nullptr;      // [V]
+  LinearW seq_relationship;       // [2, H]
+};
+
+struct ModelWeights {
+  EmbeddingW embeddings;
+  std::vector<EncoderLayerW> layers;
+  HeadW head;
+};
+
+// Resolves every pointer from the HF-named parameter views (names from parameter_specs).
+ModelWeights bind_weights(const Config& cfg, const std::map<std::string, Tensor>& params);
+
+// Scratch buffers of one forward pass, carved from one allocation sized for T tokens.
+struct Activations {
+  explicit Activations(int64_t tokens, const Config& cfg);
+  Tensor arena;
+  float *q, *k, *v, *ctx, *tmp, *ffn;   // [T, H] each; ffn [T, I]
+};
+
+// x[T, H] = LayerNorm(word + position + token_type (+ task_type))
+void embeddings_forward(const Config& cfg, const EmbeddingW& w, const Batch& batch, float* x);
+// x[T, H] <- one post-LayerNorm Transformer layer applied to x.
+void encoder_layer_forward(const Config& cfg, const EncoderLayerW& w, const Batch& batch, float* x,
+                           Activations& act);
+// Pooler and task head on the final hidden states x[T, H]; fills the head's fields of `out`.
+void heads_forward(const Config& cfg, const HeadW& w, const Batch& batch, const float* x, Outputs& out);
+
+}  // namespace ernie::model

@@ -1,0 +1,265 @@
+// Model assembly: checkpoint tensors -> one parameter buffer -> typed weight views -> forward.
+#include "ernie/model.h"
+
+#include <cmath>
+#include <cstring>
+
+#include "ernie/error.h"
+#include "ernie/init.h"
+#include "ernie/params.h"
+#include "kernels/kernels.h"
+#include "model/layers.h"
+
+namespace ernie {
+
+namespace {
+
+bool starts_with(const std::string& s, const std::string& p) { return s.compare(0, p.size(), p) == 0; }
+bool ends_with(const std::string& s, const std::string& p) {
+  return s.size() >= p.size() && s.compare(s.size() - p.size(), p.size(), p) == 0;
+}
+
+// Maps a checkpoint name to the name parameter_specs uses, or "" for tensors that are not
+// parameters (buffers, tied copies). Accepts any of the ernie./bert./roberta. prefixes or none
+// on the encoder, and TF-era LayerNorm.gamma/beta spellings.
+std::string canonical_name(std::string name, const Config& cfg, const std::string& base,
+                           const std::map<std::string, Tensor>& all) {
+  if (ends_with(name, "position_ids") || ends_with(name, "embeddings.token_type_ids")) return "";
+  static const std::pair<std::string, std::string> kOldSpellings[] = {{"LayerNorm.gamma", "LayerNorm.weight"},
+                                                                      {"LayerNorm.beta", "LayerNorm.bias"}};
+  for (const auto& [old, now] : kOldSpellings)
+    if (ends_with(name, old)) name = name.substr(0, name.size() - old.size()) + now;
+  for (const char* prefix : {"ernie.", "bert.", "roberta."}) {
+    if (starts_with(name, prefix)) {
+      name = name.substr(std::strlen(prefix));
+      break;
+    }
+  }
+  if (starts_with(name, "embeddings.") || starts_with(name, "encoder.") || starts_with(name, "pooler."))
+    return base + name;
+  for (const char* head : {"cls.predictions.", "lm_head."}) {
+    const std::string h = head;
+    if (name == h + "decoder.weight" && cfg.tie_word_embeddings) return "";   // tied to word embeddings
+    if (name == h + "decoder.bias") return all.count(h + "bias") ? "" : h + "bias";
+  }
+  return name;
+}
+
+std::string first_bad_value(const float* p, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    if (!std::isfinite(p[i])) return (std::isnan(p[i]) ? "NaN" : "Inf") + std::string(" at index ") + std::to_string(i);
+  return "";
+}
+
+}  // namespace
+
+Model Model::load(const std::filesystem::path& dir) {
+  if (!std::filesystem::is_directory(dir)) throw Error("model folder " + dir.string() + " does not exist");
+  Config cfg = load_config(dir);
+  const auto weights = dir / "model.safetensors";
+  if (!std::filesystem::exists(weights))
+    throw Error("no model.safetensors in " + dir.string() + " (other formats: see `ernie convert`)");
+  TensorFile file = read_safetensors(weights);
+  return from_tensors(std::move(cfg), file.tensors);
+}
+
+Model Model::from_tensors(Config cfg, const std::map<std::string, Tensor>& tensors) {
+  Model m;
+  const std::vector<ParamSpec> specs = parameter_specs(cfg);
+  const std::string base = cfg.head() == Head::Base ? "" : cfg.base_prefix() + ".";
+
+  std::map<std::string, std::string> source_of;   // canonical name -> checkpoint name
+  for (const auto& [name, t] : tensors) {
+    const std::string canon = canonical_name(name, cfg, base, tensors);
+    if (canon.empty()) {
+      m.notes_.push_back("ignored " + name + " (buffer or tied weight)");
+      continue;
+    }
+    auto [it, fresh] = source_of.emplace(canon, name);
+    if (!fresh) throw Error("tensors " + it->second + " and " + name + " are the same parameter " + canon);
+  }
+
+  int64_t total = 0;
+  for (const auto& s : specs) total += shape_numel(s.shape);
+  float* storage = static_cast<float*>(std::aligned_alloc(64, ((total * sizeof(float)) / 64 + 1) * 64));
+  if (!storage) throw Error("out of memory allocating " + std::to_string(total) + " parameters");
+  m.storage_ = std::shared_ptr<float>(storage, std::free);
+
+  int64_t offset = 0;
+  for (const ParamSpec& spec : specs) {
+    float* dst = storage + offset;
+    const int64_t n = shape_numel(spec.shape);
+    offset += n;
+    auto src = source_of.find(spec.name);
+    if (src == source_of.end()) {
+      if (spec.init != InitRule::Sinusoidal)
+        throw Error("checkpoint is missing tensor " + spec.name + " " + shape_str(spec.shape) + " (needed by " +
+                    cfg.base_prefix() + " " + to_string(cfg.head()) + ")");
+      fill_sinusoidal(dst, spec.shape[0], spec.shape[1]);   // fixed table: computed, not stored
+    } else {
+      const Tensor& t = tensors.at(src->second);
+      if (t.shape() != spec.shape)
+        throw Error("tensor " + src->second + " has shape " + shape_str(t.shape()) + " but the config implies " +
+                    shape_str(spec.shape));
+      if (t.dtype() == DType::F32) {
+        std::memcpy(dst, t.data<float>(), n * sizeof(float));
+      } else {
+        const Tensor f = t.to_f32();   // throws for integer dtypes, naming them
+        std::memcpy(dst, f.data<float>(), n * sizeof(float));
+      }
+      const std::string bad = first_bad_value(dst, n);
+      if (!bad.empty()) throw Error("tensor " + src->second + " contains " + bad);
+      source_of.erase(src);
+    }
+    m.params_.emplace(spec.name, Tensor::borrow(DType::F32, spec.shape, dst, m.storage_));
+  }
+  for (const auto& [canon, name] : source_of) m.notes_.push_back("unused tensor " + name + " (not part of this model)");
+
+  m.weights_ = std::make_shared<model::ModelWeights>(model::bind_weights(cfg, m.params_));
+  m.cfg_ = std::make_shared<const Config>(std::move(cfg));
+  return m;
+}
+
+namespace {
+
+// Checks a batch built by hand (pack_padded's batches are valid by construction).
+void check_batch(const Batch& b, const Config& cfg) {
+  const size_t T = b.input_ids.size();
+  if (b.rows < 0 || b.offsets.size() != static_cast<size_t>(b.rows + 1) || b.offsets.front() != 0 ||
+      b.offsets.back() != static_cast<int64_t>(T) || b.token_type_ids.size() != T || b.task_type_ids.size() != T ||
+      b.position_ids.size() != T || b.column.size() != T)
+    throw Error("malformed batch: offsets and per-token arrays disagree");
+  for (int64_t s = 0; s < b.rows; ++s)
+    if (b.length(s) <= 0) throw Error("malformed batch: sequence " + std::to_string(s) + " is empty");
+  for (size_t t = 0; t < T; ++t) {
+    if (b.input_ids[t] < 0 || b.input_ids[t] >= cfg.vocab_size ||
+        b.token_type_ids[t] < 0 || b.token_type_ids[t] >= cfg.type_vocab_size ||
+        b.position_ids[t] < 0 || b.position_ids[t] >= cfg.max_position_embeddings ||
+        b.column[t] < 0 || b.column[t] >= cfg.max_position_embeddings ||
+        (cfg.use_task_id && (b.task_type_ids[t] < 0 || b.task_type_ids[t] >= cfg.task_type_vocab_size)))
+      throw Error("malformed batch: token " + std::to_string(t) + " has an id outside its table");
+  }
+}
+
+Tensor copy_of(const float* p, Shape shape) {
+  Tensor t = Tensor::empty(DType::F32, std::move(shape));
+  std::memcpy(t.data<float>(), p, t.nbytes());
+  return t;
+}
+
+}  // namespace
+
+Outputs Model::forward(const Batch& batch) const {
+  const Config& cfg = *cfg_;
+  check_batch(batch, cfg);
+  const int64_t T = batch.tokens(), H = cfg.hidden_size;
+
+  Outputs out;
+  Tensor hidden = Tensor::empty(DType::F32, {T, H});
+  float* x = hidden.data<float>();
+  model::embeddings_forward(cfg, weights_->embeddings, batch, x);
+  out.embedding_output = copy_of(x, {T, H});
+
+  model::Activations act(T, cfg);
+  for (const auto& layer : weights_->layers) model::encoder_layer_forward(cfg, layer, batch, x, act);
+
+  model::heads_forward(cfg, weights_->head, batch, x, out);
+  out.last_hidden_state = std::move(hidden);
+  return out;
+}
+
+namespace model {
+
+Activations::Activations(int64_t tokens, const Config& cfg) {
+  const int64_t H = cfg.hidden_size, I = cfg.intermediate_size;
+  arena = Tensor::empty(DType::F32, {tokens * (5 * H + I)});
+  float* p = arena.data<float>();
+  q = p;
+  k = q + tokens * H;
+  v = k + tokens * H;
+  ctx = v + tokens * H;
+  tmp = ctx + tokens * H;
+  ffn = tmp + tokens * H;
+}
+
+namespace {
+struct Binder {
+  const std::map<std::string, Tensor>& params;
+  const float* get(const std::string& name) const {
+    auto it = params.find(name);
+    if (it == params.end()) throw Error("internal: parameter " + name + " was not loaded");
+    return it->second.data<float>();
+  }
+  const float* maybe(const std::string& name) const {
+    auto it = params.find(name);
+    return it == params.end() ? nullptr : it->second.data<float>();
+  }
+  LinearW linear(const std::string& name) const {
+    const Tensor& w = params.at(name + ".weight");
+    return {w.data<float>(), get(name + ".bias"), w.dim(1), w.dim(0)};
+  }
+  LayerNormW norm(const std::string& name) const { return {get(name + ".weight"), get(name + ".bias")}; }
+};
+}  // namespace
+
+ModelWeights bind_weights(const Config& cfg, const std::map<std::string, Tensor>& params) {
+  const Binder b{params};
+  const std::string p = cfg.head() == Head::Base ? "" : cfg.base_prefix() + ".";
+  ModelWeights w;
+  w.embeddings.word = b.get(p + "embeddings.word_embeddings.weight");
+  w.embeddings.position = b.get(p + "embeddings.position_embeddings.weight");
+  w.embeddings.token_type = b.get(p + "embeddings.token_type_embeddings.weight");
+  w.embeddings.task_type = b.maybe(p + "embeddings.task_type_embeddings.weight");
+  w.embeddings.norm = b.norm(p + "embeddings.LayerNorm");
+  for (int64_t i = 0; i < cfg.num_hidden_layers; ++i) {
+    const std::string l = p + "encoder.layer." + std::to_string(i) + ".";
+    EncoderLayerW e;
+    e.query = b.linear(l + "attention.self.query");
+    e.key = b.linear(l + "attention.self.key");
+    e.value = b.linear(l + "attention.self.value");
+    e.distance = b.maybe(l + "attention.self.distance_embedding.weight");
+    e.attn_out = b.linear(l + "attention.output.dense");
+    e.attn_norm = b.norm(l + "attention.output.LayerNorm");
+    e.intermediate = b.linear(l + "intermediate.dense");
+    e.output = b.linear(l + "output.dense");
+    e.out_norm = b.norm(l + "output.LayerNorm");
+    w.layers.push_back(e);
+  }
+  HeadW& h = w.head;
+  if (has_pooler(cfg)) h.pooler = b.linear(p + "pooler.dense");
+  const bool roberta = cfg.model_type == ModelType::Roberta;
+  switch (cfg.head()) {
+    case Head::Base:
+      break;
+    case Head::SequenceClassification:
+      if (roberta) {
+        h.cls_dense = b.linear("classifier.dense");
+        h.classifier = b.linear("classifier.out_proj");
+      } else {
+        h.classifier = b.linear("classifier");
+      }
+      break;
+    case Head::TokenClassification:
+    case Head::MultipleChoice:
+      h.classifier = b.linear("classifier");
+      break;
+    case Head::QuestionAnswering:
+      h.qa = b.linear("qa_outputs");
+      break;
+    case Head::PreTraining:
+      h.seq_relationship = b.linear("cls.seq_relationship");
+      [[fallthrough]];
+    case Head::MaskedLM: {
+      const std::string lm = roberta ? "lm_head." : "cls.predictions.";
+      h.lm_transform = b.linear(roberta ? "lm_head.dense" : "cls.predictions.transform.dense");
+      h.lm_norm = b.norm(roberta ? "lm_head.layer_norm" : "cls.predictions.transform.LayerNorm");
+      h.lm_decoder = cfg.tie_word_embeddings ? w.embeddings.word : b.get(lm + "decoder.weight");
+      h.lm_bias = b.get(lm + "bias");
+      break;
+    }
+  }
+  return w;
+}
+
+}  // namespace model
+}  // namespace ernie
