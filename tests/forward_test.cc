@@ -45,6 +45,8 @@ double max_diff(const Tensor& got, const Tensor& want, const Tensor& mask, const
   return worst;
 }
 
+Tensor flat(const Tensor& t) { return t.defined() && t.rank() == 3 ? t.reshaped({t.dim(0) * t.dim(1), t.dim(2)}) : t; }
+
 struct RunResult {
   Outputs out;
   Batch batch;
@@ -52,12 +54,6 @@ struct RunResult {
 
 RunResult run(const Model& model, const Tensor& ids, const Tensor& mask, const Tensor& types, const Tensor& tasks) {
   // Multiple-choice inputs [B, C, L] run as [B*C, L] rows.
-  auto flat = [](const Tensor& t) {
-    if (!t.defined() || t.rank() != 3) return t;
-    Tensor copy = Tensor::empty(t.dtype(), {t.dim(0) * t.dim(1), t.dim(2)});
-    std::memcpy(copy.raw(), t.raw(), t.nbytes());
-    return copy;
-  };
   PaddedInputs in{flat(ids), flat(mask), flat(types), flat(tasks)};
   Batch batch = pack_padded(in, model.config());
   return {model.forward(batch), batch};
@@ -70,12 +66,7 @@ void check_case(const fs::path& dir) {
   const Model model = Model::load(fs::is_directory(dir / "model") ? dir / "model" : dir);
   const TensorFile ref = read_safetensors(dir / "reference.safetensors");
   const Tensor ids = get(ref, "input_ids"), mask = get(ref, "attention_mask");
-  const Tensor flat_mask = [&] {
-    if (mask.rank() != 3) return mask;
-    Tensor m = Tensor::empty(mask.dtype(), {mask.dim(0) * mask.dim(1), mask.dim(2)});
-    std::memcpy(m.raw(), mask.raw(), mask.nbytes());
-    return m;
-  }();
+  const Tensor flat_mask = flat(mask);
   auto [out, batch] = run(model, ids, mask, get(ref, "token_type_ids"), get(ref, "task_type_ids"));
 
   EXPECT_LE(max_diff(unpack_padded(out.embedding_output, batch), get(ref, "embedding_output"), flat_mask, "embedding"),
@@ -91,14 +82,8 @@ void check_case(const fs::path& dir) {
     if (out.logits_per_token) {
       EXPECT_LE(max_diff(unpack_padded(out.logits, batch), want, flat_mask, "logits"), kTolerance);
     } else {
-      Tensor got = out.logits;
-      if (want.shape() != got.shape()) {   // multiple choice: [B*C, 1] -> [B, C]
-        Tensor r = Tensor::empty(DType::F32, want.shape());
-        ASSERT_EQ(r.numel(), got.numel());
-        std::memcpy(r.raw(), got.raw(), got.nbytes());
-        got = r;
-      }
-      EXPECT_LE(max_diff(got, want, Tensor(), "logits"), kTolerance);
+      ASSERT_EQ(out.logits.numel(), want.numel());   // multiple choice: [B*C, 1] vs [B, C]
+      EXPECT_LE(max_diff(out.logits.reshaped(want.shape()), want, Tensor(), "logits"), kTolerance);
     }
   }
   for (const char* name : {"start_logits", "end_logits"}) {
@@ -108,8 +93,9 @@ void check_case(const fs::path& dir) {
       EXPECT_LE(max_diff(unpack_padded(got, batch), want, flat_mask, name), kTolerance) << name;
     }
   }
-  if (Tensor want = get(ref, "seq_relationship_logits"); want.defined())
+  if (Tensor want = get(ref, "seq_relationship_logits"); want.defined()) {
     EXPECT_LE(max_diff(out.seq_relationship_logits, want, Tensor(), "nsp"), kTolerance);
+  }
 
   // No attention mask: transformers attends to every token (pads included).
   if (Tensor nm_ids = get(ref, "nomask_input_ids"); nm_ids.defined()) {
@@ -121,9 +107,8 @@ void check_case(const fs::path& dir) {
     } else if (nm.logits.defined() && nm.logits_per_token) {
       got = unpack_padded(nm.logits, nb);
     } else if (nm.logits.defined()) {   // sequence-level; multiple choice reshaped to [1, C]
-      got = Tensor::empty(DType::F32, want.shape());
-      ASSERT_EQ(got.numel(), nm.logits.numel());
-      std::memcpy(got.raw(), nm.logits.raw(), got.nbytes());
+      ASSERT_EQ(nm.logits.numel(), want.numel());
+      got = nm.logits.reshaped(want.shape());
     } else {
       got = unpack_padded(nm.last_hidden_state, nb);
     }
@@ -153,4 +138,62 @@ TEST(Forward, MatchesTransformersGolden) {
   const auto cases = cases_in(ernie::testing::shared_dir() / "golden");
   ASSERT_FALSE(cases.empty());
   for (const auto& c : cases) check_case(c);
+}
+
+// The command the issue names: `ernie run --model DIR --inputs IN --outputs OUT` on reference cases.
+TEST(RunCli, MatchesReferencesThroughTheCommand) {
+  std::vector<fs::path> cases = {ernie::testing::fixtures_dir() / "bert_gelu_new_qa",
+                                 ernie::testing::fixtures_dir() / "bert_quick_gelu_multiple_choice",
+                                 ernie::testing::fixtures_dir() / "ernie_silu_pretraining"};
+  if (!ernie::testing::shared_dir().empty())
+    for (const auto& c : cases_in(ernie::testing::shared_dir() / "golden")) cases.push_back(c);
+  for (const auto& dir : cases) {
+    SCOPED_TRACE(dir.string());
+    ernie::testing::TempDir tmp;
+    const fs::path model = fs::is_directory(dir / "model") ? dir / "model" : dir;
+    const auto r = ernie::testing::run_cli("run --model '" + model.string() + "' --inputs '" +
+                                           (dir / "reference.safetensors").string() + "' --outputs '" +
+                                           (tmp / "out.safetensors").string() + "'");
+    ASSERT_EQ(r.status, 0) << r.err;
+    const TensorFile out = read_safetensors(tmp / "out.safetensors");
+    const TensorFile ref = read_safetensors(dir / "reference.safetensors");
+    const Tensor mask = flat(get(ref, "attention_mask"));
+    EXPECT_LE(max_diff(flat(get(out, "last_hidden_state")).reshaped(get(ref, "final_hidden").shape()),
+                       get(ref, "final_hidden"), mask, "hidden"), kTolerance);
+    for (const char* name : {"logits", "start_logits", "end_logits", "pooler_output", "seq_relationship_logits"}) {
+      const Tensor want = get(ref, name);
+      if (!want.defined()) continue;
+      const Tensor got = get(out, name);
+      ASSERT_TRUE(got.defined()) << name;
+      const bool per_token = want.rank() >= 2 && want.dim(1) == mask.dim(1) && want.dim(0) == mask.dim(0);
+      EXPECT_LE(max_diff(got, want, per_token ? mask : Tensor(), name), kTolerance) << name;
+    }
+    // Masked positions of the padded outputs are zeros.
+    const Tensor hidden = get(out, "last_hidden_state");
+    const std::vector<int64_t> m = mask.to_i64();
+    const int64_t H = hidden.dim(-1);
+    for (size_t i = 0; i < m.size(); ++i)
+      if (m[i] == 0) {
+        ASSERT_EQ(hidden.data<float>()[i * H], 0.0f);
+      }
+  }
+}
+
+TEST(RunCli, RaggedIdsFromJsonAndClearErrors) {
+  const std::string model = (ernie::testing::fixtures_dir() / "ernie_relu_seqcls").string();
+  auto ok = ernie::testing::run_cli("run --model '" + model + "' --ids '[[2, 17, 33], [2, 9]]'");
+  ASSERT_EQ(ok.status, 0) << ok.err;
+  EXPECT_NE(ok.out.find("row 1: 2 tokens, label"), std::string::npos) << ok.out;
+
+  auto bad = ernie::testing::run_cli("run --model '" + model + "' --ids '[[2, 17, 3000]]'");
+  EXPECT_EQ(bad.status, 1);
+  EXPECT_NE(bad.err.find("input_ids[0][2] = 3000 is outside [0, 120)"), std::string::npos) << bad.err;
+
+  auto missing = ernie::testing::run_cli("run --model /nonexistent --ids '[[1]]'");
+  EXPECT_EQ(missing.status, 1);
+  EXPECT_NE(missing.err.find("does not exist"), std::string::npos) << missing.err;
+
+  auto both = ernie::testing::run_cli("run --model '" + model + "'");
+  EXPECT_NE(both.status, 0);
+  EXPECT_NE(both.err.find("exactly one of --inputs"), std::string::npos) << both.err;
 }

@@ -33,10 +33,16 @@ struct PaddedInputs {
 // Without an attention mask, Hugging Face attends to every token; PaddleNLP masks pad_token_id.
 enum class MaskRule { AttendAll, MaskPadIds };
 
+struct PackOptions {
+  MaskRule mask = MaskRule::AttendAll;
+  bool truncate = false;   // drop tokens beyond the model's longest input instead of failing
+};
+
 // Keeps the tokens whose mask is 1 and computes their position ids as the source model does
 // (RoBERTa: pad_token_id + 1 + count of non-pad tokens before). Throws ernie::Error for ids
-// outside the vocabulary or tables, over-long rows (naming both lengths) and rows with no token.
-Batch pack_padded(const PaddedInputs& in, const Config& cfg, MaskRule rule = MaskRule::AttendAll);
+// outside the vocabulary or tables, over-long rows (naming both lengths) unless truncating, and
+// rows with no token.
+Batch pack_padded(const PaddedInputs& in, const Config& cfg, const PackOptions& opts = {});
 
 // [T, C] packed rows -> [B, L, C] with zeros at positions that were not in the batch.
 Tensor unpack_padded(const Tensor& packed, const Batch& batch);

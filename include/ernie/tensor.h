@@ -41,6 +41,8 @@ class Tensor {
   template <class T> const T* data() const { return static_cast<const T*>(data_); }
 
   // Converting copies; throw ernie::Error for dtypes that cannot be converted.
+  // The same storage under another shape with as many elements (throws otherwise).
+  Tensor reshaped(Shape shape) const;
   Tensor to_f32() const;                      // from F32/F16/BF16/F64
   Tensor to(DType dtype) const;               // float <-> float, int <-> int
   std::vector<int64_t> to_i64() const;        // from any integer dtype

@@ -15,6 +15,7 @@ namespace {
 struct RunOptions {
   std::string model, inputs, ids_json, outputs;
   bool mask_pad_ids = false;
+  bool truncate = false;
   bool with_embeddings = false;
 };
 
@@ -26,8 +27,7 @@ Tensor optional(const TensorFile& f, const std::string& name) {
 // [B, C, L] multiple-choice inputs are run as [B*C, L] rows.
 Tensor flatten_choices(const Tensor& t) {
   if (!t.defined() || t.rank() != 3) return t;
-  return Tensor::borrow(t.dtype(), {t.dim(0) * t.dim(1), t.dim(2)}, const_cast<void*>(t.raw()),
-                        std::shared_ptr<const void>(std::shared_ptr<const void>(), t.raw()));
+  return t.reshaped({t.dim(0) * t.dim(1), t.dim(2)});
 }
 
 // --ids '[[101, 7, 102], [101, 102]]': ragged rows of token ids, padded here with a mask.
@@ -95,7 +95,10 @@ void run(const RunOptions& o) {
     throw Error("input_ids is [batch, choices, length] but the model is not a multiple-choice model");
   PaddedInputs padded{flatten_choices(ids), flatten_choices(optional(in, "attention_mask")),
                       flatten_choices(optional(in, "token_type_ids")), flatten_choices(optional(in, "task_type_ids"))};
-  const Batch batch = pack_padded(padded, cfg, o.mask_pad_ids ? MaskRule::MaskPadIds : MaskRule::AttendAll);
+  PackOptions pack;
+  pack.mask = o.mask_pad_ids ? MaskRule::MaskPadIds : MaskRule::AttendAll;
+  pack.truncate = o.truncate;
+  const Batch batch = pack_padded(padded, cfg, pack);
   Outputs out = model.forward(batch);
   if (o.outputs.empty()) {
     print_summary(cfg, batch, out);
@@ -110,8 +113,7 @@ void run(const RunOptions& o) {
     if (out.logits_per_token)
       result["logits"] = unpack_padded(out.logits, batch);
     else if (choices)
-      result["logits"] = Tensor::borrow(DType::F32, {ids.dim(0), ids.dim(1)}, out.logits.data<float>(),
-                                        std::shared_ptr<const void>(std::make_shared<Tensor>(out.logits)));
+      result["logits"] = out.logits.reshaped({ids.dim(0), ids.dim(1)});
     else
       result["logits"] = out.logits;
   }
@@ -140,6 +142,8 @@ void add_run_command(CLI::App& app) {
   cmd->add_flag("--mask-pad-ids", o->mask_pad_ids,
                 "Without attention_mask, mask tokens equal to pad_token_id (PaddleNLP's rule); by default every "
                 "token is attended (transformers' rule)");
+  cmd->add_flag("--truncate", o->truncate,
+                "Drop tokens beyond the longest input the position table allows (default: refuse such rows)");
   cmd->add_flag("--with-embeddings", o->with_embeddings, "Also write embedding_output [B,L,H]");
   cmd->callback([o] { run(*o); });
 }

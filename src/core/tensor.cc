@@ -12,6 +12,14 @@
 
 namespace ernie {
 
+Tensor Tensor::reshaped(Shape shape) const {
+  if (shape_numel(shape) != numel())
+    throw Error("cannot view " + shape_str(shape_) + " as " + shape_str(shape) + ": element counts differ");
+  Tensor t = *this;
+  t.shape_ = std::move(shape);
+  return t;
+}
+
 // ---------------------------------------------------------------------------------------------
 // dtypes
 

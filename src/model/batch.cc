@@ -29,7 +29,7 @@ void check_range(int64_t v, int64_t limit, const char* name, int64_t b, int64_t 
 
 }  // namespace
 
-Batch pack_padded(const PaddedInputs& in, const Config& cfg, MaskRule rule) {
+Batch pack_padded(const PaddedInputs& in, const Config& cfg, const PackOptions& opts) {
   if (!in.input_ids.defined() || in.input_ids.rank() != 2)
     throw Error("input_ids must be a [batch, length] integer tensor, got " +
                 (in.input_ids.defined() ? shape_str(in.input_ids.shape()) : std::string("nothing")));
@@ -60,20 +60,22 @@ Batch pack_padded(const PaddedInputs& in, const Config& cfg, MaskRule rule) {
           throw Error(where("attention_mask", b, j) + " = " + std::to_string(mask[i]) + " (must be 0 or 1)");
         keep = mask[i] == 1;
       } else {
-        keep = rule == MaskRule::AttendAll || id != cfg.pad_token_id;
+        keep = opts.mask == MaskRule::AttendAll || id != cfg.pad_token_id;
       }
       // transformers' create_position_ids_from_input_ids counts non-pad ids over the whole row.
       if (roberta && id != cfg.pad_token_id) ++roberta_count;
       if (!keep) continue;
+      if (j >= max_len) {
+        if (opts.truncate) break;
+        throw Error("row " + std::to_string(b) + " has a token at position " + std::to_string(j) +
+                    " but the model allows at most " + std::to_string(max_len) + " tokens (max_position_embeddings " +
+                    std::to_string(cfg.max_position_embeddings) + "); shorten the input or ask for truncation");
+      }
       check_range(id, cfg.vocab_size, "input_ids", b, j, "vocab_size");
       const int64_t type = types.empty() ? 0 : types[i];
       check_range(type, cfg.type_vocab_size, "token_type_ids", b, j, "type_vocab_size");
       const int64_t task = tasks.empty() ? cfg.task_id : tasks[i];
       if (cfg.use_task_id) check_range(task, cfg.task_type_vocab_size, "task_type_ids", b, j, "task_type_vocab_size");
-      if (j >= max_len)
-        throw Error("row " + std::to_string(b) + " has a token at position " + std::to_string(j) +
-                    " but the model allows at most " + std::to_string(max_len) + " tokens (max_position_embeddings " +
-                    std::to_string(cfg.max_position_embeddings) + "); truncate the input");
       const int64_t pos = roberta ? (id == cfg.pad_token_id ? cfg.pad_token_id : cfg.pad_token_id + roberta_count) : j;
       batch.input_ids.push_back(static_cast<int32_t>(id));
       batch.token_type_ids.push_back(static_cast<int32_t>(type));
