@@ -123,3 +123,13 @@ TEST(Batch, UnpackPutsZerosAtMaskedPositions) {
   const std::vector<float> want = {1, 2, 3, 4, 0, 0, 5, 6, 0, 0, 0, 0};
   EXPECT_EQ(std::vector<float>(out.data<float>(), out.data<float>() + 12), want);
 }
+
+// PaddleNLP's BertPooler applies tanh only when pool_act == "tanh"; its ErniePooler and every
+// transformers pooler always apply tanh.
+TEST(Config, PoolerActivationFollowsEachLibrary) {
+  auto act = [](const std::string& json) { return parse_config(json).pooler_activation(); };
+  EXPECT_EQ(act(R"({"model_type": "bert", "paddlenlp_version": null, "pool_act": "relu"})"), Activation::Linear);
+  EXPECT_EQ(act(R"({"model_type": "bert", "paddlenlp_version": null, "pool_act": "tanh"})"), Activation::Tanh);
+  EXPECT_EQ(act(R"({"model_type": "ernie", "paddlenlp_version": null, "pool_act": "relu"})"), Activation::Tanh);
+  EXPECT_EQ(act(R"({"model_type": "bert", "transformers_version": "4.0", "pool_act": "relu"})"), Activation::Tanh);
+}

@@ -83,7 +83,7 @@ struct Config {
   int64_t task_type_vocab_size = 3;
   int64_t task_id = 0;
 
-  Activation pool_act = Activation::Tanh;  // PaddleNLP pooler activation; HF always tanh
+  Activation pool_act = Activation::Tanh;  // PaddleNLP's key; see pooler_activation()
   bool tie_word_embeddings = true;
 
   // Training-time switches (inert for inference; honoured by training).
@@ -107,6 +107,9 @@ struct Config {
   std::string base_prefix() const;          // "ernie", "bert" or "roberta"
   // First position id of a sequence: pad_token_id + 1 for RoBERTa, else 0.
   int64_t position_offset() const;
+  // What the pooler applies: tanh, except that PaddleNLP's BERT/RoBERTa poolers apply nothing when
+  // pool_act is not tanh (PaddleNLP's ERNIE pooler and transformers' poolers ignore pool_act).
+  Activation pooler_activation() const;
   // Longest input (tokens, specials included) the position table allows.
   int64_t max_sequence_length() const;
 };

@@ -538,6 +538,12 @@ std::string Config::base_prefix() const { return to_string(model_type); }
 
 int64_t Config::position_offset() const { return model_type == ModelType::Roberta ? pad_token_id + 1 : 0; }
 
+Activation Config::pooler_activation() const {
+  const bool paddle_bert_like = source == ConfigSource::PaddleNLP && model_type != ModelType::Ernie;
+  if (paddle_bert_like && pool_act != Activation::Tanh) return Activation::Linear;
+  return Activation::Tanh;
+}
+
 int64_t Config::max_sequence_length() const {
   // Relative kinds bound distances |i - j| < max_position_embeddings, i.e. that many tokens.
   if (position_kind == PositionKind::RelativeKey || position_kind == PositionKind::RelativeKeyQuery)

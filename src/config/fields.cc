@@ -161,8 +161,11 @@ std::vector<FieldSpec> build_table() {
        "序列结束符的 token id；仅作记录，编码器不使用。"},
       // ---- heads -------------------------------------------------------------------------------
       {"pool_act", A, HON, PD, "tanh", "tanh", &Config::pool_act, false,
-       "Activation of the pooler (a dense layer on the first token); transformers always uses tanh.",
-       "池化层（作用于第一个 token 的全连接层）的激活函数；transformers 中固定为 tanh。"},
+       "Activation of the pooler (a dense layer on the first token), as PaddleNLP reads it: its BERT and "
+       "RoBERTa poolers apply tanh when this is tanh and nothing otherwise; its ERNIE pooler and every "
+       "transformers pooler always apply tanh.",
+       "池化层（作用于第一个 token 的全连接层）的激活函数，按 PaddleNLP 的用法：其 BERT、RoBERTa 池化层"
+       "在取值为 tanh 时使用 tanh，否则不加激活；其 ERNIE 池化层以及 transformers 的所有池化层始终使用 tanh。"},
       {"tie_word_embeddings", B, HON, BOTH, true, true, &Config::tie_word_embeddings, false,
        "The masked-LM decoder shares its weight with word_embeddings (no separate decoder matrix).",
        "掩码语言模型的输出层与 word_embeddings 共享权重（不单独存储解码矩阵）。"},

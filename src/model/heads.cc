@@ -44,7 +44,7 @@ void heads_forward(const Config& cfg, const HeadW& w, const Batch& batch, const 
   const Tensor first = first_tokens(x, batch, H);   // [B, H]
   if (has_pooler(cfg)) {
     out.pooler_output = linear(w.pooler, first.data<float>(), B);   // [B, H]
-    kernels::activate(cfg.pool_act, out.pooler_output.data<float>(), out.pooler_output.numel());
+    kernels::activate(cfg.pooler_activation(), out.pooler_output.data<float>(), out.pooler_output.numel());
   }
   const float* pooled = out.pooler_output.defined() ? out.pooler_output.data<float>() : nullptr;
 
