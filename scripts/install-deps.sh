@@ -2,7 +2,8 @@
 # Installs the Debian packages ernie.cpp builds and tests with. Uses sudo when not root.
 # Skips apt entirely when everything is already installed.
 set -euo pipefail
-PACKAGES=(cmake ninja-build g++ make libdnnl-dev nlohmann-json3-dev libcli11-dev libgtest-dev)
+PACKAGES=(cmake ninja-build g++ make pkg-config libdnnl-dev nlohmann-json3-dev libcli11-dev libgtest-dev
+          libbenchmark-dev libutf8proc-dev libzip-dev libhwy-dev)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
