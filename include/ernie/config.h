@@ -49,6 +49,7 @@ enum class Head {
 };
 
 const char* to_string(ModelType t);
+const char* class_prefix(ModelType t);   // "Ernie", "Bert", "Roberta" (transformers class names)
 const char* to_string(ConfigSource s);
 const char* to_string(Activation a);     // canonical HF name
 const char* to_string(PositionKind p);   // "absolute", "sinusoidal", "relative_key", ...
@@ -105,6 +106,8 @@ struct Config {
   // gives labels, else Base.
   Head head() const;
   std::string base_prefix() const;          // "ernie", "bert" or "roberta"
+  // transformers class for this family and head: architectures[0], else e.g. "ErnieForSequenceClassification".
+  std::string class_name() const;
   // First position id of a sequence: pad_token_id + 1 for RoBERTa, else 0.
   int64_t position_offset() const;
   // What the pooler applies: tanh, except that PaddleNLP's BERT/RoBERTa poolers apply nothing when

@@ -19,15 +19,6 @@ struct InitOptions {
   bool strict = false;
 };
 
-std::string class_prefix(ModelType t) {
-  switch (t) {
-    case ModelType::Ernie: return "Ernie";
-    case ModelType::Bert: return "Bert";
-    case ModelType::Roberta: return "Roberta";
-  }
-  return "";
-}
-
 void init(const InitOptions& o) {
   ConfigOptions opts;
   opts.strict = o.strict;
@@ -35,7 +26,7 @@ void init(const InitOptions& o) {
   Config cfg = load_config(o.config, opts, &warnings);
   for (const auto& w : warnings) warn(w.message);
   // Name the architecture so that transformers builds the same head from the folder.
-  if (cfg.architectures.empty()) cfg.architectures = {class_prefix(cfg.model_type) + to_string(cfg.head())};
+  if (cfg.architectures.empty()) cfg.architectures = {cfg.class_name()};
 
   const InitStyle style = o.style == "paddle" ? InitStyle::PaddleNLP : InitStyle::HuggingFace;
   const auto params = init_parameters(cfg, o.seed, style);

@@ -536,6 +536,11 @@ Head Config::head() const {
 
 std::string Config::base_prefix() const { return to_string(model_type); }
 
+std::string Config::class_name() const {
+  if (!architectures.empty()) return architectures[0];
+  return std::string(class_prefix(model_type)) + to_string(head());
+}
+
 int64_t Config::position_offset() const { return model_type == ModelType::Roberta ? pad_token_id + 1 : 0; }
 
 Activation Config::pooler_activation() const {

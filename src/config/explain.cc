@@ -55,15 +55,6 @@ std::string format_zh_magnitude(int64_t n) {
   return std::to_string(n);
 }
 
-std::string model_class_prefix(ModelType t) {
-  switch (t) {
-    case ModelType::Ernie: return "Ernie";
-    case ModelType::Bert: return "Bert";
-    case ModelType::Roberta: return "Roberta";
-  }
-  return "";
-}
-
 bool zh_lang(const std::string& lang) {
   if (lang == "zh") return true;
   if (lang == "en") return false;
@@ -228,7 +219,7 @@ std::string format_count(int64_t n) {
 ConfigFacts config_facts(const Config& c, int64_t seq_len) {
   ConfigFacts f;
   const Head head = c.head();
-  f.class_name = c.architectures.empty() ? model_class_prefix(c.model_type) + to_string(head) : c.architectures[0];
+  f.class_name = c.class_name();
   const auto specs = parameter_specs(c);
   f.params_embeddings = count_parameters(specs, "embeddings");
   f.params_encoder = count_parameters(specs, "encoder");
@@ -286,7 +277,7 @@ std::string explain_config(const Config& c, const std::string& lang, int64_t seq
     out << (zh ? "（依据" + reason.replace(0, 3, "键") + " 判断）" : " (detected from " + reason + ")");
   out << "\n"
       << (zh ? "默认值取自 " : "Defaults are those of ") << source_name(c.source) << " "
-      << model_class_prefix(c.model_type) << "Config" << (zh ? "。\n\n" : ".\n\n");
+      << class_prefix(c.model_type) << "Config" << (zh ? "。\n\n" : ".\n\n");
 
   // ---- fields in the file, then important defaulted ones
   out << (zh ? "文件中的字段（当前值，括号内为默认值）：\n" : "Fields in the file (value, then its default):\n");

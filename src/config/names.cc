@@ -51,6 +51,15 @@ const char* to_string(ModelType t) {
   return "?";
 }
 
+const char* class_prefix(ModelType t) {
+  switch (t) {
+    case ModelType::Ernie: return "Ernie";
+    case ModelType::Bert: return "Bert";
+    case ModelType::Roberta: return "Roberta";
+  }
+  return "?";
+}
+
 const char* to_string(ConfigSource s) {
   return s == ConfigSource::PaddleNLP ? "paddlenlp" : "huggingface";
 }
