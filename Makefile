@@ -2,7 +2,10 @@
 BUILD ?= build
 JOBS ?= $(shell nproc)
 
-.PHONY: deps build test demo clean
+.PHONY: deps build test demo clean fuzz-build fuzz-smoke fuzz
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS = fuzz_safetensors fuzz_pickle fuzz_torch_zip
 
 deps:
 	@bash scripts/install-deps.sh
@@ -19,3 +22,25 @@ demo: build
 
 clean:
 	rm -rf $(BUILD)
+
+# libFuzzer targets for the checkpoint readers (clang-14, ASan + UBSan); see docs/CHECKPOINTS.md.
+fuzz-build:
+	@CC=clang-14 CXX=clang++-14 cmake -S . -B $(FUZZ_BUILD) -G Ninja -DERNIE_FUZZ=ON >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS)
+
+# A short run of each target on its seed corpus (new inputs go to a scratch folder).
+fuzz-smoke: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+	  work=$$(mktemp -d); \
+	  $(FUZZ_BUILD)/bin/$$t -max_total_time=15 -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
+	    $$work fuzz/checkpoint/corpus/$$t 2>&1 | tail -3 || { rm -rf $$work; exit 1; }; \
+	  rm -rf $$work; \
+	done
+
+# The long run: FUZZ_SECONDS (default 600) per target.
+fuzz: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$t; \
+	  $(FUZZ_BUILD)/bin/$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
+	    $(FUZZ_BUILD)/corpus/$$t fuzz/checkpoint/corpus/$$t || exit 1; \
+	done

@@ -15,6 +15,15 @@ namespace ernie {
 
 namespace model { struct ModelWeights; }
 
+// Precision of the encoder's matrix products. F32 is exact. BF16 multiplies bf16 copies of the
+// weights and activations with fp32 accumulation. Int8 quantizes the Linear layers dynamically
+// (weights per output channel, activations per token, u8 x s8 -> s32), as ONNX Runtime's dynamic
+// quantization does. Embeddings, LayerNorm, softmax, activations and the attention products stay
+// fp32 in every mode; the fp32 parameters are always kept (for saving and for F32).
+enum class ComputeType { F32, BF16, Int8 };
+const char* compute_type_name(ComputeType t);            // "f32", "bf16", "int8"
+ComputeType parse_compute_type(const std::string& name);  // f32|fp32|float32|bf16|int8; throws otherwise
+
 struct Outputs {
   Tensor embedding_output;    // [T, H] after embeddings + LayerNorm
   Tensor last_hidden_state;   // [T, H]
@@ -27,7 +36,9 @@ struct Outputs {
 
 class Model {
  public:
-  // A model folder: config.json + model.safetensors (Hugging Face layout).
+  // A model folder: config.json (or model_config.json) + weights in any format of
+  // ernie/checkpoint.h (safetensors, pytorch_model.bin, model_state.pdparams, sharded), in
+  // transformers' or PaddleNLP's layout.
   static Model load(const std::filesystem::path& dir);
   // From tensors with HF names (prefixes and LayerNorm.gamma/beta spellings accepted; stale
   // position_ids buffers ignored). Refuses missing tensors, wrong shapes and NaN/Inf by name.
@@ -38,8 +49,16 @@ class Model {
   const std::map<std::string, Tensor>& parameters() const { return params_; }
   // What loading noticed but accepted: unused tensors, ignored buffers, tied weights.
   const std::vector<std::string>& load_notes() const { return notes_; }
+  // What to do when no attention mask is given: PaddleNLP-layout weights (.pdparams, Paddle
+  // safetensors) mask pad_token_id as PaddleNLP does; transformers-layout weights attend to all.
+  MaskRule default_mask_rule() const { return mask_rule_; }
 
   Outputs forward(const Batch& batch) const;
+
+  // Prepares the weights for a compute type (packing / bf16 copies / int8 quantization).
+  // A model loaded from an int8 checkpoint (`ernie quantize`) starts in Int8.
+  void set_compute_type(ComputeType t);
+  ComputeType compute_type() const { return compute_; }
 
  private:
   std::shared_ptr<const Config> cfg_;
@@ -47,6 +66,8 @@ class Model {
   std::map<std::string, Tensor> params_;
   std::shared_ptr<const model::ModelWeights> weights_;   // typed pointers into storage_
   std::vector<std::string> notes_;
+  MaskRule mask_rule_ = MaskRule::AttendAll;   // set by load() from the weights' layout
+  ComputeType compute_ = ComputeType::F32;
 };
 
 }  // namespace ernie

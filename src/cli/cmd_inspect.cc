@@ -1,6 +1,7 @@
-// `ernie inspect PATH [--json]`: the tensors of a .safetensors file or a model folder
-// (config.json + model.safetensors) with per-tensor statistics, totals, and for a folder a
-// summary of its config.
+// `ernie inspect PATH [--json]`: the tensors of a checkpoint in any format (safetensors,
+// pytorch_model.bin, .pdparams, sharded index) or of a model folder, as stored (source names and
+// layout), with per-tensor statistics, totals, what the reader found (pickle protocol, globals,
+// ignored entries, shared storages), the detected layout, and for a folder a summary of its config.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -16,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "ernie/checkpoint.h"
 #include "ernie/config.h"
 #include "ernie/error.h"
 #include "ernie/safetensors.h"
@@ -111,47 +113,30 @@ std::string human_bytes(uint64_t b) {
   return buf;
 }
 
-// A safetensors file is recognized by extension, or failing that by its first bytes
-// (a plausible header length followed by '{').
-bool looks_like_safetensors(const fs::path& p) {
-  if (p.extension() == ".safetensors") return true;
-  std::ifstream f(p, std::ios::binary);
-  unsigned char b[9] = {};
-  if (!f.read(reinterpret_cast<char*>(b), 9)) return false;
-  uint64_t n = 0;
-  for (int i = 7; i >= 0; --i) n = (n << 8) | b[i];
-  return n >= 2 && n <= 100u * 1000u * 1000u && b[8] == '{';
-}
-
 struct Target {
-  fs::path weights;              // the .safetensors file
+  Checkpoint checkpoint;           // tensors as stored (source names and layout)
   std::unique_ptr<Config> config;  // set for a model folder
 };
 
+// A model folder (config.json + weights in any format) or one checkpoint file of any format
+// (safetensors, pytorch_model.bin, .pdparams, *.index.json), recognized by its first bytes.
 Target resolve(const fs::path& path) {
   std::error_code ec;
   const fs::file_status st = fs::status(path, ec);
   if (ec || !fs::exists(st)) throw Error(path.string() + ": no such file or folder");
   Target t;
   if (fs::is_directory(st)) {
-    t.weights = path / "model.safetensors";
-    if (!fs::is_regular_file(t.weights)) {
-      if (fs::exists(path / "pytorch_model.bin"))
-        throw Error(path.string() + ": has pytorch_model.bin but no model.safetensors "
-                                    "(only safetensors checkpoints can be read)");
-      throw Error(path.string() + ": not a model folder (no model.safetensors)");
-    }
+    if (find_weights_file(path).empty())
+      throw Error(path.string() + ": not a model folder (no model.safetensors, pytorch_model.bin, model_state.pdparams "
+                                  "or sharded index)");
+    t.checkpoint = read_checkpoint_dir(path);
     std::vector<ConfigDiagnostic> warnings;
     t.config = std::make_unique<Config>(load_config(path, {}, &warnings));
     for (const auto& w : warnings) warn(w.message);
     return t;
   }
   if (!fs::is_regular_file(st)) throw Error(path.string() + ": not a regular file or folder");
-  if (!looks_like_safetensors(path))
-    throw Error(path.string() +
-                ": unknown file type (expected a .safetensors file, or a model folder with "
-                "config.json and model.safetensors)");
-  t.weights = path;
+  t.checkpoint = read_checkpoint_file(path);
   return t;
 }
 
@@ -174,7 +159,11 @@ nlohmann::json config_json(const Config& c) {
 
 void run_inspect(const std::string& path_arg, bool as_json) {
   const Target target = resolve(path_arg);
-  const TensorFile file = read_safetensors(target.weights);
+  const Checkpoint& file = target.checkpoint;
+  std::string layout_reason;
+  const WeightLayout layout = detect_layout(file.tensors, file.metadata, &layout_reason);
+  std::string files;
+  for (const auto& f : file.files) files += (files.empty() ? "" : ", ") + f.string();
 
   uint64_t total_params = 0, total_bytes = 0;
   nlohmann::json tensors = nlohmann::json::array();
@@ -212,7 +201,12 @@ void run_inspect(const std::string& path_arg, bool as_json) {
 
   if (as_json) {
     nlohmann::json out = {{"path", path_arg},
-                          {"file", target.weights.string()},
+                          {"file", file.files.front().string()},
+                          {"files", files},
+                          {"format", to_string(file.format)},
+                          {"layout", to_string(layout)},
+                          {"layout_reason", layout_reason},
+                          {"notes", file.notes},
                           {"metadata", file.metadata},
                           {"tensors", std::move(tensors)},
                           {"num_tensors", file.tensors.size()},
@@ -224,7 +218,9 @@ void run_inspect(const std::string& path_arg, bool as_json) {
   }
 
   std::ostringstream os;
-  os << "file: " << target.weights.string() << "\n";
+  os << "file: " << files << "\n";
+  os << "format: " << to_string(file.format) << ", layout: " << to_string(layout) << " (" << layout_reason << ")\n";
+  for (const auto& note : file.notes) os << "found: " << note << "\n";
   if (!file.metadata.empty()) {
     os << "metadata:";
     for (const auto& [k, v] : file.metadata) os << " " << k << "=" << v;
@@ -261,10 +257,11 @@ void run_inspect(const std::string& path_arg, bool as_json) {
 
 void add_inspect_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
-      "inspect", "List the tensors of a .safetensors file or a model folder, with statistics");
+      "inspect", "List the tensors of a checkpoint (safetensors, pytorch_model.bin, .pdparams, sharded index) or a model "
+      "folder, with statistics");
   auto path = std::make_shared<std::string>();
   auto as_json = std::make_shared<bool>(false);
-  cmd->add_option("PATH", *path, "a .safetensors file, or a folder with config.json + model.safetensors")
+  cmd->add_option("PATH", *path, "a checkpoint file (.safetensors, .bin, .pdparams, .index.json) or a model folder")
       ->required();
   cmd->add_flag("--json", *as_json, "print a JSON document instead of a table");
   cmd->callback([path, as_json] { run_inspect(*path, *as_json); });

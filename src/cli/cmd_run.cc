@@ -15,8 +15,10 @@ namespace {
 struct RunOptions {
   std::string model, inputs, ids_json, outputs;
   bool mask_pad_ids = false;
+  bool attend_all = false;
   bool truncate = false;
   bool with_embeddings = false;
+  std::string dtype;   // f32 | bf16 | int8 (empty: the model's own)
 };
 
 Tensor optional(const TensorFile& f, const std::string& name) {
@@ -82,7 +84,8 @@ void print_summary(const Config& cfg, const Batch& batch, const Outputs& out) {
 
 void run(const RunOptions& o) {
   if (o.inputs.empty() == o.ids_json.empty()) throw Error("give exactly one of --inputs FILE or --ids JSON");
-  const Model model = Model::load(o.model);
+  Model model = Model::load(o.model);
+  if (!o.dtype.empty()) model.set_compute_type(parse_compute_type(o.dtype));
   for (const auto& note : model.load_notes())
     if (note.rfind("unused", 0) == 0) warn(note);
   const Config& cfg = model.config();
@@ -96,7 +99,7 @@ void run(const RunOptions& o) {
   PaddedInputs padded{flatten_choices(ids), flatten_choices(optional(in, "attention_mask")),
                       flatten_choices(optional(in, "token_type_ids")), flatten_choices(optional(in, "task_type_ids"))};
   PackOptions pack;
-  pack.mask = o.mask_pad_ids ? MaskRule::MaskPadIds : MaskRule::AttendAll;
+  pack.mask = o.mask_pad_ids ? MaskRule::MaskPadIds : o.attend_all ? MaskRule::AttendAll : model.default_mask_rule();
   pack.truncate = o.truncate;
   const Batch batch = pack_padded(padded, cfg, pack);
   Outputs out = model.forward(batch);
@@ -131,7 +134,7 @@ void add_run_command(CLI::App& app) {
   auto o = std::make_shared<RunOptions>();
   CLI::App* cmd = app.add_subcommand(
       "run", "Run a model on padded inputs (input_ids [B,L], optional attention_mask, token_type_ids, task_type_ids)");
-  cmd->add_option("--model", o->model, "Model folder (config.json + model.safetensors)")->required();
+  cmd->add_option("--model", o->model, "Model folder (config.json + model.safetensors, pytorch_model.bin, model_state.pdparams or a sharded index)")->required();
   cmd->add_option("--inputs", o->inputs,
                   "safetensors file with int64/int32 input_ids [B,L] ([B,C,L] for multiple choice) and optional "
                   "attention_mask, token_type_ids, task_type_ids");
@@ -140,11 +143,17 @@ void add_run_command(CLI::App& app) {
                   "safetensors file to write: last_hidden_state [B,L,H] (zeros where masked), pooler_output, logits "
                   "(or start_logits/end_logits), seq_relationship_logits; without it a summary is printed");
   cmd->add_flag("--mask-pad-ids", o->mask_pad_ids,
-                "Without attention_mask, mask tokens equal to pad_token_id (PaddleNLP's rule); by default every "
-                "token is attended (transformers' rule)");
+                "Without attention_mask, mask tokens equal to pad_token_id (PaddleNLP's rule; the default for "
+                "PaddleNLP-layout weights); transformers-layout weights attend to every token");
+  cmd->add_flag("--attend-all", o->attend_all,
+                "Without attention_mask, attend to every token even for PaddleNLP-layout weights (whose default is "
+                "--mask-pad-ids)");
   cmd->add_flag("--truncate", o->truncate,
                 "Drop tokens beyond the longest input the position table allows (default: refuse such rows)");
   cmd->add_flag("--with-embeddings", o->with_embeddings, "Also write embedding_output [B,L,H]");
+  cmd->add_option("--dtype", o->dtype,
+                  "Precision of the matrix products: f32 (exact), bf16 or int8 (default: f32; int8 for an "
+                  "`ernie quantize` checkpoint)");
   cmd->callback([o] { run(*o); });
 }
 

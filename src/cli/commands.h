@@ -10,6 +10,15 @@ void add_config_command(CLI::App& app);    // cmd_config.cc: config explain | va
 void add_init_command(CLI::App& app);      // cmd_init.cc
 void add_inspect_command(CLI::App& app);   // cmd_inspect.cc
 void add_run_command(CLI::App& app);       // cmd_run.cc
+void add_bench_command(CLI::App& app);     // cmd_bench.cc
+void add_quantize_command(CLI::App& app);  // cmd_quantize.cc
+void add_tokenize_command(CLI::App& app);  // cmd_tokenize.cc
+void add_classify_command(CLI::App& app);  // cmd_classify.cc
+void add_vocab_command(CLI::App& app);     // cmd_vocab.cc: vocab train
+void add_convert_command(CLI::App& app);   // cmd_convert.cc
+
+// Sets GOMP_SPINCOUNT=0 and re-executes the program unless a policy was chosen (openmp_env.cc).
+void tune_openmp_waiting(char** argv);
 
 void warn(const std::string& message);     // "ernie: warning: ..." on stderr
 

@@ -11,6 +11,7 @@ void warn(const std::string& message) { std::cerr << "ernie: warning: " << messa
 }  // namespace ernie::cli
 
 int main(int argc, char** argv) {
+  ernie::cli::tune_openmp_waiting(argv);
   CLI::App app{"ernie " ERNIE_VERSION
                " -- ERNIE / BERT / RoBERTa encoders in C++: configs, initialization, checkpoints, inference"};
   app.set_version_flag("--version", "ernie " ERNIE_VERSION);
@@ -19,6 +20,12 @@ int main(int argc, char** argv) {
   ernie::cli::add_init_command(app);
   ernie::cli::add_inspect_command(app);
   ernie::cli::add_run_command(app);
+  ernie::cli::add_bench_command(app);
+  ernie::cli::add_quantize_command(app);
+  ernie::cli::add_tokenize_command(app);
+  ernie::cli::add_classify_command(app);
+  ernie::cli::add_vocab_command(app);
+  ernie::cli::add_convert_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -3,6 +3,8 @@
 // (a CUDA sibling would sit in kernels/cuda/).
 #pragma once
 #include <cstdint>
+#include <memory>
+#include <string>
 
 #include "ernie/config.h"
 
@@ -11,6 +13,30 @@ namespace ernie::kernels {
 // y[M, N] = x[M, K] · W[N, K]ᵀ + b[N]   (W in PyTorch's [out, in] layout; b may be null).
 // Runs through oneDNN matmul; primitives are created once per shape and reused.
 void linear(const float* x, const float* W, const float* b, float* y, int64_t M, int64_t K, int64_t N);
+
+// A Linear layer prepared once for repeated use: the oneDNN primitive for its shape class (the
+// row count M is a runtime dimension, so ragged batches reuse it) and its weights in the
+// precision it multiplies in. F32 reads the original [out, in] weights in place (no copy); BF16
+// keeps a bf16 copy; S8 keeps per-output-channel int8 weights (7-bit range, see linear_cpu.cc)
+// with their scales and column sums. The fp32 originals stay untouched for saving.
+enum class MatType { F32, BF16, S8 };
+struct PackedLinear;
+std::shared_ptr<const PackedLinear> pack_linear(const float* W, const float* b, int64_t K, int64_t N, MatType type);
+// The same from weights already quantized: q [N, K] int8 and scale [N] (an int8 checkpoint).
+std::shared_ptr<const PackedLinear> pack_linear_s8(const int8_t* q, const float* scale, const float* b, int64_t K,
+                                                   int64_t N);
+// Per-output-channel symmetric quantization of W [N, K] to q (values in [-63, 63]) and scale [N].
+void quantize_weights(const float* W, int64_t K, int64_t N, int8_t* q, float* scale);
+
+// y[M, N] = act(x[M, K] · Wᵀ + b), or with accumulate: y += x · Wᵀ + b (a fused residual add;
+// act must then be Linear). Activations other than oneDNN's are applied after the product.
+void linear(const PackedLinear& w, const float* x, float* y, int64_t M, Activation act = Activation::Linear,
+            bool accumulate = false);
+
+// A one-line description of the instruction set oneDNN dispatches to ("avx2", "avx512_core_bf16", ...).
+std::string matmul_isa();
+// Whether matrix products of this type run on native instructions here (bf16 needs AVX512-BF16/AMX).
+bool native_support(MatType type);
 
 // In place over n values, with Hugging Face's definition of each activation.
 void activate(Activation act, float* x, int64_t n);
@@ -26,7 +52,8 @@ struct AttentionArgs {
   const float* q;
   const float* k;
   const float* v;
-  float* ctx;
+  float* ctx;                // [T, heads * d], contiguous
+  int64_t ld = 0;            // row stride of q, k, v (0: heads * d; 3 * heads * d for a fused QKV)
   const int64_t* offsets;    // [S+1]
   int64_t sequences;
   int64_t heads, head_dim;

@@ -10,6 +10,7 @@
 #include "ernie/config.h"
 #include "ernie/model.h"
 #include "ernie/tensor.h"
+#include "kernels/kernels.h"
 
 namespace ernie::model {
 
@@ -17,7 +18,20 @@ struct LinearW {
   const float* w = nullptr;   // [out, in]
   const float* b = nullptr;   // [out]
   int64_t in = 0, out = 0;
+  std::shared_ptr<const kernels::PackedLinear> packed;   // prepared for the model's compute type
 };
+
+// y[rows, out] = act(x · Wᵀ + b), or y += x · Wᵀ + b with accumulate (a fused residual add).
+void apply_linear(const LinearW& w, const float* x, float* y, int64_t rows, Activation act = Activation::Linear,
+                  bool accumulate = false);
+struct ModelWeights;
+// Prepares every encoder Linear for a compute type (heads stay fp32; they are a rounding error
+// of the cost). `int8` optionally supplies stored int8 weights by HF weight name.
+struct StoredInt8 {
+  const int8_t* q;
+  const float* scale;
+};
+void prepare_weights(ModelWeights& w, kernels::MatType type, const std::map<std::string, StoredInt8>* int8 = nullptr);
 struct LayerNormW {
   const float* gamma = nullptr;   // [H]
   const float* beta = nullptr;    // [H]
@@ -32,7 +46,11 @@ struct EmbeddingW {
 };
 
 struct EncoderLayerW {
+  std::string prefix;   // HF name prefix, "encoder.layer.N." (with the base prefix)
   LinearW query, key, value, attn_out, intermediate, output;
+  // Q, K and V as one [3H, H] product (prepare_weights): one pass over x, one primitive call.
+  LinearW qkv;
+  std::shared_ptr<const std::vector<float>> qkv_storage;   // [3H * H + 3H] fp32 copy (w, then b)
   const float* distance = nullptr;   // [2 * max_position_embeddings - 1, head_dim] (relative kinds)
   LayerNormW attn_norm, out_norm;
 };

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "ernie/checkpoint.h"
 #include "ernie/error.h"
 #include "ernie/init.h"
 #include "ernie/params.h"
@@ -45,6 +46,25 @@ std::string canonical_name(std::string name, const Config& cfg, const std::strin
   return name;
 }
 
+// int8 checkpoints (`ernie quantize`): NAME.weight is I8 [N, K] with NAME.weight_scale F32 [N].
+const Tensor* int8_scale_of(const std::string& name, const Tensor& t, const std::map<std::string, Tensor>& all) {
+  if (t.dtype() != DType::I8 || t.rank() != 2) return nullptr;
+  auto it = all.find(name + "_scale");
+  if (it == all.end() || it->second.dtype() != DType::F32 || it->second.rank() != 1 || it->second.dim(0) != t.dim(0))
+    return nullptr;
+  return &it->second;
+}
+bool is_int8_scale(const std::string& name, const std::map<std::string, Tensor>& all) {
+  if (!ends_with(name, ".weight_scale")) return false;
+  auto w = all.find(name.substr(0, name.size() - 6));
+  return w != all.end() && int8_scale_of(w->first, w->second, all) != nullptr;
+}
+void dequantize_rows(const Tensor& q, const Tensor& scale, float* dst) {
+  const int64_t N = q.dim(0), K = q.dim(1);
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t k = 0; k < K; ++k) dst[n * K + k] = q.data<int8_t>()[n * K + k] * scale.data<float>()[n];
+}
+
 std::string first_bad_value(const float* p, int64_t n) {
   for (int64_t i = 0; i < n; ++i)
     if (!std::isfinite(p[i])) return (std::isnan(p[i]) ? "NaN" : "Inf") + std::string(" at index ") + std::to_string(i);
@@ -56,11 +76,13 @@ std::string first_bad_value(const float* p, int64_t n) {
 Model Model::load(const std::filesystem::path& dir) {
   if (!std::filesystem::is_directory(dir)) throw Error("model folder " + dir.string() + " does not exist");
   Config cfg = load_config(dir);
-  const auto weights = dir / "model.safetensors";
-  if (!std::filesystem::exists(weights))
-    throw Error("no model.safetensors in " + dir.string() + " (other formats: see `ernie convert`)");
-  TensorFile file = read_safetensors(weights);
-  return from_tensors(std::move(cfg), file.tensors);
+  LoadedWeights w = load_weights(dir, cfg);   // any format; PaddleNLP layout mapped to HF names
+  Model m = from_tensors(std::move(cfg), w.checkpoint.tensors);
+  m.mask_rule_ = ernie::default_mask_rule(w.layout);
+  m.notes_.insert(m.notes_.begin(), "weights: " + w.checkpoint.files.front().string() + " (" +
+                                        to_string(w.checkpoint.format) + ", " + to_string(w.layout) + " layout: " +
+                                        w.layout_reason + ")");
+  return m;
 }
 
 Model Model::from_tensors(Config cfg, const std::map<std::string, Tensor>& tensors) {
@@ -70,6 +92,7 @@ Model Model::from_tensors(Config cfg, const std::map<std::string, Tensor>& tenso
 
   std::map<std::string, std::string> source_of;   // canonical name -> checkpoint name
   for (const auto& [name, t] : tensors) {
+    if (is_int8_scale(name, tensors)) continue;   // read with its int8 weight below
     const std::string canon = canonical_name(name, cfg, base, tensors);
     if (canon.empty()) {
       m.notes_.push_back("ignored " + name + " (buffer or tied weight)");
@@ -86,6 +109,7 @@ Model Model::from_tensors(Config cfg, const std::map<std::string, Tensor>& tenso
   m.storage_ = std::shared_ptr<float>(storage, std::free);
 
   int64_t offset = 0;
+  std::map<std::string, model::StoredInt8> int8;   // canonical weight name -> stored int8 + scales
   for (const ParamSpec& spec : specs) {
     float* dst = storage + offset;
     const int64_t n = shape_numel(spec.shape);
@@ -103,6 +127,9 @@ Model Model::from_tensors(Config cfg, const std::map<std::string, Tensor>& tenso
                     shape_str(spec.shape));
       if (t.dtype() == DType::F32) {
         std::memcpy(dst, t.data<float>(), n * sizeof(float));
+      } else if (const Tensor* scale = int8_scale_of(src->second, t, tensors)) {   // `ernie quantize` output
+        dequantize_rows(t, *scale, dst);
+        int8[spec.name] = {t.data<int8_t>(), scale->data<float>()};
       } else {
         const Tensor f = t.to_f32();   // throws for integer dtypes, naming them
         std::memcpy(dst, f.data<float>(), n * sizeof(float));
@@ -115,9 +142,42 @@ Model Model::from_tensors(Config cfg, const std::map<std::string, Tensor>& tenso
   }
   for (const auto& [canon, name] : source_of) m.notes_.push_back("unused tensor " + name + " (not part of this model)");
 
-  m.weights_ = std::make_shared<model::ModelWeights>(model::bind_weights(cfg, m.params_));
+  auto weights = std::make_shared<model::ModelWeights>(model::bind_weights(cfg, m.params_));
+  if (!int8.empty()) {   // an int8 checkpoint runs in int8 with exactly its stored weights
+    model::prepare_weights(*weights, kernels::MatType::S8, &int8);
+    m.compute_ = ComputeType::Int8;
+  } else {
+    model::prepare_weights(*weights, kernels::MatType::F32);
+  }
+  m.weights_ = std::move(weights);
   m.cfg_ = std::make_shared<const Config>(std::move(cfg));
   return m;
+}
+
+void Model::set_compute_type(ComputeType t) {
+  if (t == compute_) return;
+  auto weights = std::make_shared<model::ModelWeights>(model::bind_weights(*cfg_, params_));
+  model::prepare_weights(*weights, t == ComputeType::F32    ? kernels::MatType::F32
+                                   : t == ComputeType::BF16 ? kernels::MatType::BF16
+                                                            : kernels::MatType::S8);
+  weights_ = std::move(weights);
+  compute_ = t;
+}
+
+const char* compute_type_name(ComputeType t) {
+  switch (t) {
+    case ComputeType::F32: return "f32";
+    case ComputeType::BF16: return "bf16";
+    case ComputeType::Int8: return "int8";
+  }
+  return "?";
+}
+
+ComputeType parse_compute_type(const std::string& name) {
+  if (name == "f32" || name == "fp32" || name == "float32") return ComputeType::F32;
+  if (name == "bf16" || name == "bfloat16") return ComputeType::BF16;
+  if (name == "int8" || name == "i8") return ComputeType::Int8;
+  throw Error("unknown dtype '" + name + "' (expected f32, bf16 or int8)");
 }
 
 namespace {
@@ -214,6 +274,7 @@ ModelWeights bind_weights(const Config& cfg, const std::map<std::string, Tensor>
   for (int64_t i = 0; i < cfg.num_hidden_layers; ++i) {
     const std::string l = p + "encoder.layer." + std::to_string(i) + ".";
     EncoderLayerW e;
+    e.prefix = l;
     e.query = b.linear(l + "attention.self.query");
     e.key = b.linear(l + "attention.self.key");
     e.value = b.linear(l + "attention.self.value");

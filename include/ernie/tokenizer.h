@@ -1,0 +1,111 @@
+// WordPiece tokenization exactly as Hugging Face tokenizers' BertTokenizerFast (BertNormalizer +
+// BertPreTokenizer + WordPiece + BertProcessing) and PaddleNLP's ErnieTokenizer do it.
+// Pipeline: vocab.h (ids) -> normalizer + pre-tokenizer (words with offsets) -> wordpiece -> encoder.
+#pragma once
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "ernie/vocab.h"
+
+namespace ernie {
+
+namespace tokenizer { class WordPiece; }
+
+struct TokenizerOptions {
+  // BertNormalizer
+  bool clean_text = true;               // drop NUL, U+FFFD and control chars; whitespace -> ' '
+  bool handle_chinese_chars = true;     // spaces around CJK ideographs
+  bool lowercase = true;                // do_lower_case
+  std::optional<bool> strip_accents;    // NFD + drop Mn; unset: follows `lowercase`
+  // WordPiece
+  std::string unk_token = "[UNK]", cls_token = "[CLS]", sep_token = "[SEP]";
+  std::string pad_token = "[PAD]", mask_token = "[MASK]";
+  std::string continuing_subword_prefix = "##";
+  size_t max_input_chars_per_word = 100;
+  // Special tokens written in the text ("[MASK]") stay one token, as BertTokenizerFast loaded
+  // with from_pretrained does; true treats them as plain text (HF's split_special_tokens).
+  bool split_special_tokens = false;
+
+  bool strips_accents() const { return strip_accents.value_or(lowercase); }
+};
+
+enum class Utf8Errors { Strict, Replace };   // Strict: throw; Replace: bad bytes act as U+FFFD
+enum class Truncation { LongestFirst, OnlyFirst, OnlySecond };
+enum class Padding { None, Longest, MaxLength };
+
+struct EncodeOptions {
+  bool add_special_tokens = true;             // [CLS] A [SEP] (B [SEP])
+  size_t max_length = 0;                      // 0: no truncation; counts special tokens
+  Truncation truncation = Truncation::LongestFirst;
+  Padding padding = Padding::None;            // Longest applies to batches
+  size_t pad_to_multiple_of = 0;
+  Utf8Errors utf8_errors = Utf8Errors::Strict;
+};
+
+// One token of a word-piece split: its id and the byte span in the original text it covers.
+struct Piece {
+  int32_t id;
+  uint32_t begin, end;
+};
+
+struct Encoding {
+  std::vector<int32_t> ids, type_ids, attention_mask, special_tokens_mask;
+  std::vector<int8_t> sequence_ids;                  // 0 (A), 1 (B), -1 (special or pad)
+  std::vector<std::pair<uint32_t, uint32_t>> offsets;  // byte offsets into its own text; (0,0) for specials
+  size_t size() const { return ids.size(); }
+  // Character (code point) offsets, as Python's transformers reports them.
+  std::vector<std::pair<uint32_t, uint32_t>> char_offsets(std::string_view a, std::string_view b = {}) const;
+};
+
+class Tokenizer {
+ public:
+  Tokenizer(Vocab vocab, TokenizerOptions options);
+  // A vocab file (one token per line or token<TAB>id) with the given options.
+  static Tokenizer from_vocab_file(const std::filesystem::path& vocab, TokenizerOptions options = {});
+  // An HF tokenizer.json (WordPiece + BertNormalizer/BertPreTokenizer; other models are refused).
+  static Tokenizer from_tokenizer_json(const std::filesystem::path& file);
+  // A model folder: tokenizer.json if present, else vocab.txt + tokenizer_config.json
+  // (do_lower_case, strip_accents, tokenize_chinese_chars, special tokens) when present.
+  static Tokenizer from_folder(const std::filesystem::path& dir);
+
+  const Vocab& vocab() const { return vocab_; }
+  const TokenizerOptions& options() const { return opts_; }
+  int32_t cls_id() const { return cls_id_; }
+  int32_t sep_id() const { return sep_id_; }
+  int32_t pad_id() const { return pad_id_; }
+  int32_t unk_id() const { return unk_id_; }
+
+  // The word pieces of one text, without special tokens added. Throws ernie::Error on invalid
+  // UTF-8 (naming the byte offset) unless errors == Replace.
+  void tokenize(std::string_view text, std::vector<Piece>& out, Utf8Errors errors = Utf8Errors::Strict) const;
+  std::vector<Piece> tokenize(std::string_view text, Utf8Errors errors = Utf8Errors::Strict) const;
+
+  Encoding encode(std::string_view text, const EncodeOptions& o = {}) const;
+  Encoding encode_pair(std::string_view a, std::string_view b, const EncodeOptions& o = {}) const;
+  // On `threads` threads (0: all hardware threads). Padding::Longest pads to the batch's longest.
+  // An error in row i is rethrown as "line i+1: ..." (first failing row).
+  std::vector<Encoding> encode_batch(const std::vector<std::string_view>& texts, const EncodeOptions& o = {},
+                                     unsigned threads = 0) const;
+  std::vector<Encoding> encode_pair_batch(const std::vector<std::pair<std::string_view, std::string_view>>& pairs,
+                                          const EncodeOptions& o = {}, unsigned threads = 0) const;
+
+  std::string decode(const std::vector<int32_t>& ids, bool skip_special_tokens = true) const;
+
+ private:
+  Encoding assemble(std::vector<Piece> a, const std::vector<Piece>* b, const EncodeOptions& o) const;
+  void pad(Encoding& e, size_t length) const;
+
+  Vocab vocab_;
+  TokenizerOptions opts_;
+  std::shared_ptr<const tokenizer::WordPiece> wordpiece_;
+  int32_t unk_id_ = -1, cls_id_ = -1, sep_id_ = -1, pad_id_ = 0;
+  std::vector<std::pair<std::string, int32_t>> specials_;   // recognized in text, longest first
+};
+
+}  // namespace ernie

@@ -1,0 +1,169 @@
+// ernie tokenize: one text (or TAB-separated pair) per input line -> one JSON object per line.
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/tokenizer_io.h"
+#include "ernie/error.h"
+
+namespace ernie::cli {
+
+namespace {
+
+struct TokenizeOptions {
+  TokenizerFlags tok;
+  bool pair = false, ids_only = false, no_special = false;
+  size_t max_len = 0;
+  std::string truncation = "longest_first", padding = "none", errors = "strict";
+  std::string input = "-", output = "-";
+  unsigned threads = 0;
+};
+
+template <class T>
+void append_array(std::string& out, const std::vector<T>& v) {
+  out += '[';
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i) out += ',';
+    out += std::to_string(v[i]);
+  }
+  out += ']';
+}
+
+void append_spans(std::string& out, const std::vector<std::pair<uint32_t, uint32_t>>& v) {
+  out += '[';
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i) out += ',';
+    out += '[' + std::to_string(v[i].first) + ',' + std::to_string(v[i].second) + ']';
+  }
+  out += ']';
+}
+
+void append_encoding(std::string& out, const Tokenizer& tok, const Encoding& e, std::string_view a,
+                     std::string_view b, bool ids_only) {
+  if (ids_only) {
+    append_array(out, e.ids);
+    out += '\n';
+    return;
+  }
+  out += "{\"input_ids\":";
+  append_array(out, e.ids);
+  out += ",\"token_type_ids\":";
+  append_array(out, e.type_ids);
+  out += ",\"attention_mask\":";
+  append_array(out, e.attention_mask);
+  out += ",\"tokens\":[";
+  for (size_t i = 0; i < e.ids.size(); ++i) {
+    if (i) out += ',';
+    append_json_string(out, tok.vocab().token(e.ids[i]));
+  }
+  out += "],\"offsets\":";
+  append_spans(out, e.char_offsets(a, b));
+  out += ",\"byte_offsets\":";
+  append_spans(out, e.offsets);
+  out += "}\n";
+}
+
+Truncation parse_truncation(const std::string& s) {
+  if (s == "longest_first") return Truncation::LongestFirst;
+  if (s == "only_first") return Truncation::OnlyFirst;
+  if (s == "only_second") return Truncation::OnlySecond;
+  throw Error("--truncation must be longest_first, only_first or only_second");
+}
+
+Padding parse_padding(const std::string& s) {
+  if (s == "none") return Padding::None;
+  if (s == "longest") return Padding::Longest;
+  if (s == "max_length") return Padding::MaxLength;
+  throw Error("--padding must be none, longest or max_length");
+}
+
+void run(const TokenizeOptions& o) {
+  const Tokenizer tok = make_tokenizer(o.tok);
+  EncodeOptions eo;
+  eo.add_special_tokens = !o.no_special;
+  eo.max_length = o.max_len;
+  eo.truncation = parse_truncation(o.truncation);
+  eo.padding = parse_padding(o.padding);
+  eo.utf8_errors = parse_errors_flag(o.errors);
+  if (eo.padding == Padding::MaxLength && o.max_len == 0) throw Error("--padding max_length needs --max-len");
+
+  const std::string text = read_input(o.input);
+  const std::vector<std::string_view> lines = split_lines(text);
+  std::vector<std::pair<std::string_view, std::string_view>> pairs;
+  if (o.pair) {
+    pairs.reserve(lines.size());
+    for (size_t i = 0; i < lines.size(); ++i) {
+      const size_t tab = lines[i].find('\t');
+      if (tab == std::string_view::npos)
+        throw Error("line " + std::to_string(i + 1) + ": --pair needs two texts separated by a TAB");
+      pairs.emplace_back(lines[i].substr(0, tab), lines[i].substr(tab + 1));
+    }
+  }
+
+  std::ofstream file;
+  if (o.output != "-") {
+    file.open(o.output, std::ios::binary);
+    if (!file) throw Error("cannot write " + o.output);
+  }
+  std::ostream& out = o.output == "-" ? std::cout : file;
+  // Padding to the longest is a property of the whole input, so it is one batch; otherwise
+  // chunks bound the memory.
+  const size_t chunk = eo.padding == Padding::Longest ? std::max<size_t>(lines.size(), 1) : 1 << 15;
+  std::string buf;
+  for (size_t first = 0; first < lines.size(); first += chunk) {
+    const size_t last = std::min(lines.size(), first + chunk);
+    std::vector<Encoding> encs;
+    try {
+      if (o.pair)
+        encs = tok.encode_pair_batch({pairs.begin() + first, pairs.begin() + last}, eo, o.threads);
+      else
+        encs = tok.encode_batch({lines.begin() + first, lines.begin() + last}, eo, o.threads);
+    } catch (const Error& e) {
+      // "line N: ..." counts within the chunk: report the line of the whole input.
+      const std::string msg = e.what();
+      size_t n = 0, colon = msg.find(':');
+      if (msg.rfind("line ", 0) == 0 && colon != std::string::npos) n = std::stoul(msg.substr(5, colon - 5));
+      if (n == 0) throw;
+      throw Error("line " + std::to_string(first + n) + msg.substr(colon));
+    }
+    buf.clear();
+    for (size_t i = first; i < last; ++i) {
+      const auto a = o.pair ? pairs[i].first : lines[i];
+      const auto b = o.pair ? pairs[i].second : std::string_view();
+      append_encoding(buf, tok, encs[i - first], a, b, o.ids_only);
+    }
+    out.write(buf.data(), static_cast<std::streamsize>(buf.size()));
+  }
+  out.flush();
+  if (!out) throw Error("cannot write " + o.output);
+}
+
+}  // namespace
+
+void add_tokenize_command(CLI::App& app) {
+  auto o = std::make_shared<TokenizeOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "tokenize", "WordPiece-tokenize one text per line (BERT/ERNIE, identical to HF BertTokenizerFast) to JSON lines");
+  cmd->add_option("--vocab", o->tok.vocab, "Vocab file: one token per line, or token<TAB>id");
+  cmd->add_option("--model", o->tok.model,
+                  "Model folder: tokenizer.json, or vocab.txt (+ tokenizer_config.json for casing and special tokens)");
+  cmd->add_flag("--no-lower-case", o->tok.no_lower_case, "Cased: keep case and accents (do_lower_case=False)");
+  cmd->add_option("--strip-accents", o->tok.strip_accents, "true|false (default: follows lower-casing)");
+  cmd->add_flag("--split-special-tokens", o->tok.split_special_tokens,
+                "Treat special tokens written in the text ([MASK], [SEP], ...) as plain text");
+  cmd->add_flag("--pair", o->pair, "Each line holds two texts separated by a TAB: [CLS] A [SEP] B [SEP]");
+  cmd->add_option("--max-len", o->max_len, "Truncate to this many tokens, special tokens included");
+  cmd->add_option("--truncation", o->truncation, "longest_first (default) | only_first | only_second");
+  cmd->add_option("--padding", o->padding, "none (default) | longest | max_length (to --max-len)");
+  cmd->add_flag("--no-special-tokens", o->no_special, "Do not add [CLS] and [SEP]");
+  cmd->add_flag("--ids-only", o->ids_only, "Write only a JSON array of ids per line");
+  cmd->add_option("--errors", o->errors, "Invalid UTF-8: strict (an error naming the line, default) | replace");
+  cmd->add_option("--threads", o->threads, "Threads (default: all)");
+  cmd->add_option("--input", o->input, "Input file, '-' for stdin (default)");
+  cmd->add_option("--output", o->output, "Output file, '-' for stdout (default)");
+  cmd->callback([o] { run(*o); });
+}
+
+}  // namespace ernie::cli

@@ -1,0 +1,24 @@
+// Vectorized row kernels (Google Highway, dispatched at run time to the best instruction set the
+// CPU has: AVX2, AVX-512, NEON, ...). One call handles one row; callers parallelize over rows.
+#pragma once
+#include <cstdint>
+
+namespace ernie::kernels::vec {
+
+// x[H] = LayerNorm(x + res) * gamma + beta   (res may be null); two-pass mean/variance.
+void layer_norm_row(float* x, const float* res, const float* gamma, const float* beta, int64_t H, float eps);
+// y[H] = a + b (+ c) (+ d)   (c, d may be null): the embedding sum.
+void sum_rows(float* y, const float* a, const float* b, const float* c, const float* d, int64_t H);
+// s[n] = softmax(s * scale) in place.
+void softmax_row(float* s, int64_t n, float scale);
+// q[K] = round(x / scale) + 128 as u8, scale = max|x| / 127 (returned; 0 rows give scale 0).
+float quantize_row_u8(const float* x, int64_t K, uint8_t* q);
+// y[N] (=|+=) (acc - comp) * sx * wscale + bias, then relu if asked.
+void dequant_row(const int32_t* acc, const int32_t* comp, const float* wscale, float sx, const float* bias, float* y,
+                 int64_t N, bool relu, bool accumulate);
+// Round-to-nearest-even fp32 -> bf16 (raw bits).
+void to_bf16_row(const float* x, uint16_t* y, int64_t n);
+// y[n] = x rounded to the nearest bf16 value (round to nearest even), kept as fp32.
+void round_bf16_row(const float* x, float* y, int64_t n);
+
+}  // namespace ernie::kernels::vec

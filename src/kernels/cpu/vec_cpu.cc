@@ -1,0 +1,183 @@
+// Row kernels with Google Highway: this file is compiled once per target instruction set
+// (foreach_target.h re-includes it) and HWY_DYNAMIC_DISPATCH picks the best one at run time.
+#include <cmath>
+#include <cstring>
+
+#include "kernels/cpu/vec.h"
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/cpu/vec_cpu.cc"
+#include "hwy/foreach_target.h"   // IWYU pragma: keep
+#include "hwy/highway.h"
+#include "hwy/contrib/math/math-inl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace ernie::kernels::vec {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+void LayerNormRow(float* x, const float* res, const float* gamma, const float* beta, int64_t H, float eps) {
+  const hn::ScalableTag<float> d;
+  const int64_t L = static_cast<int64_t>(hn::Lanes(d));
+  int64_t j = 0;
+  auto acc = hn::Zero(d);
+  float tail = 0.0f;
+  for (; j + L <= H; j += L) {
+    auto v = hn::LoadU(d, x + j);
+    if (res) {
+      v = hn::Add(v, hn::LoadU(d, res + j));
+      hn::StoreU(v, d, x + j);
+    }
+    acc = hn::Add(acc, v);
+  }
+  for (; j < H; ++j) {
+    if (res) x[j] += res[j];
+    tail += x[j];
+  }
+  const float mean = (hn::GetLane(hn::SumOfLanes(d, acc)) + tail) / static_cast<float>(H);
+  const auto vm = hn::Set(d, mean);
+  auto sq = hn::Zero(d);
+  float sqt = 0.0f;
+  for (j = 0; j + L <= H; j += L) {
+    const auto c = hn::Sub(hn::LoadU(d, x + j), vm);
+    sq = hn::MulAdd(c, c, sq);
+  }
+  for (; j < H; ++j) sqt += (x[j] - mean) * (x[j] - mean);
+  const float var = (hn::GetLane(hn::SumOfLanes(d, sq)) + sqt) / static_cast<float>(H);
+  const float inv = 1.0f / std::sqrt(var + eps);
+  const auto vi = hn::Set(d, inv);
+  for (j = 0; j + L <= H; j += L) {
+    const auto c = hn::Mul(hn::Sub(hn::LoadU(d, x + j), vm), vi);
+    hn::StoreU(hn::MulAdd(c, hn::LoadU(d, gamma + j), hn::LoadU(d, beta + j)), d, x + j);
+  }
+  for (; j < H; ++j) x[j] = (x[j] - mean) * inv * gamma[j] + beta[j];
+}
+
+void SumRows(float* y, const float* a, const float* b, const float* c, const float* e, int64_t H) {
+  const hn::ScalableTag<float> d;
+  const int64_t L = static_cast<int64_t>(hn::Lanes(d));
+  int64_t j = 0;
+  for (; j + L <= H; j += L) {
+    auto v = hn::Add(hn::LoadU(d, a + j), hn::LoadU(d, b + j));
+    if (c) v = hn::Add(v, hn::LoadU(d, c + j));
+    if (e) v = hn::Add(v, hn::LoadU(d, e + j));
+    hn::StoreU(v, d, y + j);
+  }
+  for (; j < H; ++j) y[j] = a[j] + b[j] + (c ? c[j] : 0.0f) + (e ? e[j] : 0.0f);
+}
+
+void SoftmaxRow(float* s, int64_t n, float scale) {
+  const hn::ScalableTag<float> d;
+  const int64_t L = static_cast<int64_t>(hn::Lanes(d));
+  int64_t j = 0;
+  float best = -INFINITY;
+  auto vmax = hn::Set(d, -INFINITY);
+  for (; j + L <= n; j += L) vmax = hn::Max(vmax, hn::LoadU(d, s + j));
+  for (; j < n; ++j) best = std::max(best, s[j]);
+  best = std::max(best, hn::GetLane(hn::MaxOfLanes(d, vmax)));
+  const auto vs = hn::Set(d, scale), vb = hn::Set(d, best * scale);
+  auto vsum = hn::Zero(d);
+  float sum = 0.0f;
+  for (j = 0; j + L <= n; j += L) {
+    const auto e = hn::Exp(d, hn::MulSub(hn::LoadU(d, s + j), vs, vb));
+    vsum = hn::Add(vsum, e);
+    hn::StoreU(e, d, s + j);
+  }
+  for (; j < n; ++j) {
+    s[j] = std::exp(s[j] * scale - best * scale);
+    sum += s[j];
+  }
+  const float inv = 1.0f / (sum + hn::GetLane(hn::SumOfLanes(d, vsum)));
+  const auto vi = hn::Set(d, inv);
+  for (j = 0; j + L <= n; j += L) hn::StoreU(hn::Mul(hn::LoadU(d, s + j), vi), d, s + j);
+  for (; j < n; ++j) s[j] *= inv;
+}
+
+float QuantizeRowU8(const float* x, int64_t K, uint8_t* q) {
+  const hn::ScalableTag<float> d;
+  const hn::RebindToSigned<decltype(d)> di;
+  const hn::Rebind<uint8_t, decltype(d)> du8;
+  const int64_t L = static_cast<int64_t>(hn::Lanes(d));
+  int64_t j = 0;
+  auto vmax = hn::Zero(d);
+  float amax = 0.0f;
+  for (; j + L <= K; j += L) vmax = hn::Max(vmax, hn::Abs(hn::LoadU(d, x + j)));
+  for (; j < K; ++j) amax = std::max(amax, std::fabs(x[j]));
+  amax = std::max(amax, hn::GetLane(hn::MaxOfLanes(d, vmax)));
+  const float scale = amax / 127.0f;
+  const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+  const auto vi = hn::Set(d, inv);
+  const auto off = hn::Set(di, 128);
+  for (j = 0; j + L <= K; j += L) {
+    const auto r = hn::Add(hn::NearestInt(hn::Mul(hn::LoadU(d, x + j), vi)), off);
+    hn::StoreU(hn::DemoteTo(du8, r), du8, q + j);
+  }
+  for (; j < K; ++j) q[j] = static_cast<uint8_t>(std::lrintf(x[j] * inv) + 128);
+  return scale;
+}
+
+void DequantRow(const int32_t* acc, const int32_t* comp, const float* ws, float sx, const float* bias, float* y,
+                int64_t N, bool relu, bool accumulate) {
+  const hn::ScalableTag<float> d;
+  const hn::RebindToSigned<decltype(d)> di;
+  const int64_t L = static_cast<int64_t>(hn::Lanes(d));
+  const auto vsx = hn::Set(d, sx), zero = hn::Zero(d);
+  int64_t j = 0;
+  for (; j + L <= N; j += L) {
+    const auto a = hn::ConvertTo(d, hn::Sub(hn::LoadU(di, acc + j), hn::LoadU(di, comp + j)));
+    auto v = hn::MulAdd(a, hn::Mul(vsx, hn::LoadU(d, ws + j)), bias ? hn::LoadU(d, bias + j) : zero);
+    if (relu) v = hn::Max(v, zero);
+    if (accumulate) v = hn::Add(v, hn::LoadU(d, y + j));
+    hn::StoreU(v, d, y + j);
+  }
+  for (; j < N; ++j) {
+    float v = static_cast<float>(acc[j] - comp[j]) * sx * ws[j] + (bias ? bias[j] : 0.0f);
+    if (relu) v = v > 0.0f ? v : 0.0f;
+    y[j] = accumulate ? y[j] + v : v;
+  }
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace ernie::kernels::vec
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace ernie::kernels::vec {
+
+HWY_EXPORT(LayerNormRow);
+HWY_EXPORT(SumRows);
+HWY_EXPORT(SoftmaxRow);
+HWY_EXPORT(QuantizeRowU8);
+HWY_EXPORT(DequantRow);
+
+void layer_norm_row(float* x, const float* res, const float* gamma, const float* beta, int64_t H, float eps) {
+  HWY_DYNAMIC_DISPATCH(LayerNormRow)(x, res, gamma, beta, H, eps);
+}
+void sum_rows(float* y, const float* a, const float* b, const float* c, const float* e, int64_t H) {
+  HWY_DYNAMIC_DISPATCH(SumRows)(y, a, b, c, e, H);
+}
+void softmax_row(float* s, int64_t n, float scale) { HWY_DYNAMIC_DISPATCH(SoftmaxRow)(s, n, scale); }
+float quantize_row_u8(const float* x, int64_t K, uint8_t* q) { return HWY_DYNAMIC_DISPATCH(QuantizeRowU8)(x, K, q); }
+void dequant_row(const int32_t* acc, const int32_t* comp, const float* ws, float sx, const float* bias, float* y,
+                 int64_t N, bool relu, bool accumulate) {
+  HWY_DYNAMIC_DISPATCH(DequantRow)(acc, comp, ws, sx, bias, y, N, relu, accumulate);
+}
+void to_bf16_row(const float* x, uint16_t* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    uint32_t u;
+    std::memcpy(&u, &x[i], 4);
+    y[i] = static_cast<uint16_t>((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+  }
+}
+
+void round_bf16_row(const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    uint32_t u;
+    std::memcpy(&u, &x[i], 4);
+    u = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
+    std::memcpy(&y[i], &u, 4);
+  }
+}
+
+}  // namespace ernie::kernels::vec
+#endif
