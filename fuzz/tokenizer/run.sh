@@ -13,4 +13,4 @@ clang++-14 -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-r
 printf '\x01Hello, WORLD! naïve café' > "$OUT/corpus/seed-en"
 printf '\x00今天天气真好\t再见' > "$OUT/corpus/seed-zh"
 printf '\x43\xff\xfe\xc0\xaf\xed\xa0\x80 a\xcc\x81\xcc\x96 \xc4\xb0 [MASK]' > "$OUT/corpus/seed-bad"
-"$OUT/tokenizer_fuzz" "$OUT/corpus" -max_total_time="$SECS" -max_len=4096 -print_final_stats=1
+"$OUT/tokenizer_fuzz" "$OUT/corpus" -max_total_time="$SECS" -max_len=4096 -print_final_stats=1 -artifact_prefix="$OUT/"
