@@ -25,6 +25,7 @@ clean:
 
 # libFuzzer targets for the checkpoint readers (clang-14, ASan + UBSan); see docs/CHECKPOINTS.md.
 fuzz-build:
+	@bash scripts/install-deps.sh fuzz
 	@CC=clang-14 CXX=clang++-14 cmake -S . -B $(FUZZ_BUILD) -G Ninja -DERNIE_FUZZ=ON >/dev/null
 	@cmake --build $(FUZZ_BUILD) -j $(JOBS)
 
@@ -32,9 +33,11 @@ fuzz-build:
 fuzz-smoke: fuzz-build
 	@for t in $(FUZZ_TARGETS); do \
 	  work=$$(mktemp -d); \
-	  $(FUZZ_BUILD)/bin/$$t -max_total_time=15 -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
-	    $$work fuzz/checkpoint/corpus/$$t 2>&1 | tail -3 || { rm -rf $$work; exit 1; }; \
-	  rm -rf $$work; \
+	  if ! $(FUZZ_BUILD)/bin/$$t -max_total_time=15 -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
+	      $$work fuzz/checkpoint/corpus/$$t >$$work.log 2>&1; then \
+	    cat $$work.log; rm -rf $$work $$work.log; exit 1; \
+	  fi; \
+	  tail -n 3 $$work.log; rm -rf $$work $$work.log; \
 	done
 
 # The long run: FUZZ_SECONDS (default 600) per target.

@@ -10,9 +10,8 @@ usage: bench/compare.py [--ernie build/bin/ernie] [--model DIR] [--work DIR] [--
   from ../shared/tools as that folder's README says; ORT: `npm i --ignore-scripts
   onnxruntime-node@1.30.0` into --work, timed by ../shared/tools/bench_ort_ragged.js
   (graph optimization level all, intra-op threads = --threads).
-* ORT int8 (--ort-int8): onnxruntime.quantization.quantize_dynamic (QUInt8 weights... as ORT's
-  docs recommend for x86: per-channel QInt8, reduce_range on non-VNNI CPUs) when a Python with
-  onnxruntime is importable (PYTHONPATH); skipped otherwise.
+* ORT int8 (--ort-int8): onnxruntime.quantization.quantize_dynamic (per-channel QInt8 weights,
+  reduce_range, as ernie's int8) when a Python with onnxruntime is importable; skipped otherwise.
 * Every case runs --rounds times, engines alternating, and reports medians: the machine is shared,
   so only ratios measured in the same run mean anything.
 """

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages ernie.cpp builds and tests with. Uses sudo when not root.
-# Skips apt entirely when everything is already installed.
+# Skips apt entirely when everything is already installed. `fuzz` adds clang-14 + libFuzzer.
 set -euo pipefail
 PACKAGES=(cmake ninja-build g++ make pkg-config libdnnl-dev nlohmann-json3-dev libcli11-dev libgtest-dev
           libbenchmark-dev libutf8proc-dev libzip-dev libhwy-dev)
+# `install-deps.sh fuzz`: also the libFuzzer toolchain (clang 14 with its sanitizer runtimes).
+[ "${1:-}" = "fuzz" ] && PACKAGES+=(clang-14 libclang-rt-14-dev)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
