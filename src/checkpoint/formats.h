@@ -16,6 +16,9 @@ struct MappedFile {
 };
 MappedFile map_file(const std::filesystem::path& file);
 
+// One-line printable form of a string from a file (non-printable bytes as '?', capped length).
+std::string printable(const std::string& s, size_t max_len = 200);
+
 Checkpoint read_pdparams_file(const std::filesystem::path& file, const ReadLimits& limits);
 Checkpoint read_torch_zip_file(const std::filesystem::path& file, const ReadLimits& limits);
 Checkpoint read_sharded_index(const std::filesystem::path& index, const ReadLimits& limits);

@@ -2,11 +2,6 @@
 // arrays, plus the "StructuredToParameterName@@" name table (ignored) and, for protocol 2/3
 // files with arrays over 2^30 bytes, slices "name@@.0", "name@@.1"... described by
 // "UnpackBigParamInfor@@" {name: {"OriginShape": shape, "slices": [names]}}, joined back here.
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstring>
 #include <set>
@@ -18,36 +13,6 @@
 namespace ernie {
 
 namespace checkpoint {
-
-MappedFile map_file(const std::filesystem::path& file) {
-  const std::string what = file.string();
-  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw Error(what + ": cannot open: " + std::strerror(errno));
-  struct stat st;
-  if (::fstat(fd, &st) != 0) {
-    const int e = errno;
-    ::close(fd);
-    throw Error(what + ": cannot stat: " + std::strerror(e));
-  }
-  if (!S_ISREG(st.st_mode)) {
-    ::close(fd);
-    throw Error(what + ": not a regular file");
-  }
-  MappedFile m;
-  m.size = static_cast<size_t>(st.st_size);
-  if (m.size == 0) {
-    ::close(fd);
-    return m;
-  }
-  void* addr = ::mmap(nullptr, m.size, PROT_READ, MAP_PRIVATE, fd, 0);
-  const int e = errno;
-  ::close(fd);
-  if (addr == MAP_FAILED) throw Error(what + ": cannot map: " + std::strerror(e));
-  const size_t len = m.size;
-  m.data = static_cast<const uint8_t*>(addr);
-  m.keep = std::shared_ptr<const void>(addr, [len](const void* p) { ::munmap(const_cast<void*>(p), len); });
-  return m;
-}
 
 bool is_legacy_torch(const uint8_t* d, size_t n) {
   // PROTO 2, LONG1 10 bytes: the magic number 0x1950a86a20f9469cfc6c.

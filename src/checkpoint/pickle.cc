@@ -33,17 +33,6 @@ const char* kind_name(Kind k) {
   return "?";
 }
 
-std::string printable(const std::string& s, size_t max_len) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (out.size() >= max_len) {
-      out += "...";
-      break;
-    }
-    out += (c >= 0x20 && c < 0x7f) ? static_cast<char>(c) : '?';
-  }
-  return out;
-}
 
 namespace {
 

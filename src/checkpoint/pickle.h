@@ -17,6 +17,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "checkpoint/formats.h"
 #include "ernie/checkpoint.h"
 #include "ernie/tensor.h"
 
@@ -94,7 +95,6 @@ bool numpy_dtype(const std::string& typestr, char byteorder, DType* out, std::st
 // An NdArray value as a Tensor (copied, C order).
 Tensor ndarray_to_tensor(const Value& v, const std::string& what, const std::string& name, const ReadLimits& limits);
 
-// One-line printable form of a string from a file (non-printable bytes as '?', capped length).
-std::string printable(const std::string& s, size_t max_len = 120);
+using checkpoint::printable;
 
 }  // namespace ernie::pickle

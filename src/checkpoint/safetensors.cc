@@ -22,9 +22,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "checkpoint/formats.h"
 #include "ernie/error.h"
 
 namespace ernie {
+
+using checkpoint::printable;
 
 namespace {
 
@@ -33,18 +36,6 @@ using json = nlohmann::json;
 constexpr uint64_t kMaxHeader = 100u * 1000u * 1000u;  // 100 MB, as in the reference reader
 constexpr int kMaxDepth = 16;                           // a valid header nests 3 deep
 
-// Strings from the file end up in messages: keep them printable and on one line.
-std::string printable(const std::string& s, size_t max_len = 200) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (out.size() >= max_len) {
-      out += "...";
-      break;
-    }
-    out += (c >= 0x20 && c < 0x7f) ? static_cast<char>(c) : '?';
-  }
-  return out;
-}
 
 [[noreturn]] void fail(const std::string& what, const std::string& problem) {
   throw Error(what + ": " + problem);
@@ -261,15 +252,6 @@ TensorFile parse_image(const uint8_t* base, size_t size, const std::string& what
   return out;
 }
 
-// An mmap'd file, unmapped when the last tensor borrowing from it goes away.
-struct Mapping {
-  void* addr = nullptr;
-  size_t len = 0;
-  ~Mapping() {
-    if (addr) munmap(addr, len);
-  }
-};
-
 // Closes a file descriptor on scope exit unless released.
 struct Fd {
   int fd = -1;
@@ -302,27 +284,10 @@ TensorFile parse_safetensors(const void* data, size_t size, const std::string& w
 }
 
 TensorFile read_safetensors(const std::filesystem::path& file) {
-  const std::string what = file.string();
-  Fd fd;
-  do {
-    fd.fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-  } while (fd.fd < 0 && errno == EINTR);
-  if (fd.fd < 0) fail(what, "cannot open: " + errno_text());
-  struct stat st;
-  if (::fstat(fd.fd, &st) != 0) fail(what, "cannot stat: " + errno_text());
-  if (S_ISDIR(st.st_mode)) fail(what, "is a directory, not a safetensors file");
-  if (!S_ISREG(st.st_mode)) fail(what, "not a regular file");
-  const size_t size = static_cast<size_t>(st.st_size);
-  if (size < 8) parse_image(nullptr, size, what, nullptr);  // throws "truncated file"
-
-  auto map = std::make_shared<Mapping>();
-  void* addr = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd.fd, 0);
-  if (addr == MAP_FAILED) fail(what, "cannot map: " + errno_text());
-  map->addr = addr;
-  map->len = size;
-  // The descriptor can close now; the mapping stays valid until munmap.
-  return parse_image(static_cast<const uint8_t*>(addr), size, what,
-                     std::shared_ptr<const void>(map, map->addr));
+  const checkpoint::MappedFile m = checkpoint::map_file(file);
+  static const uint8_t kEmpty = 0;
+  // Tensors aligned in the mapping borrow from it and keep it alive.
+  return parse_image(m.data ? m.data : &kEmpty, m.size, file.string(), m.keep);
 }
 
 void write_safetensors(const std::filesystem::path& file, const std::map<std::string, Tensor>& tensors,

@@ -1,0 +1,58 @@
+// Helpers every checkpoint reader shares: mapping a file read-only, and making strings from a
+// file safe to put in a one-line error message.
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "checkpoint/formats.h"
+#include "ernie/error.h"
+
+namespace ernie::checkpoint {
+
+MappedFile map_file(const std::filesystem::path& file) {
+  const std::string what = file.string();
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw Error(what + ": cannot open: " + std::strerror(errno));
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    const int e = errno;
+    ::close(fd);
+    throw Error(what + ": cannot stat: " + std::strerror(e));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    throw Error(what + (S_ISDIR(st.st_mode) ? ": is a directory, not a checkpoint file" : ": not a regular file"));
+  }
+  MappedFile m;
+  m.size = static_cast<size_t>(st.st_size);
+  if (m.size == 0) {
+    ::close(fd);
+    return m;
+  }
+  void* addr = ::mmap(nullptr, m.size, PROT_READ, MAP_PRIVATE, fd, 0);
+  const int e = errno;
+  ::close(fd);
+  if (addr == MAP_FAILED) throw Error(what + ": cannot map: " + std::strerror(e));
+  const size_t len = m.size;
+  m.data = static_cast<const uint8_t*>(addr);
+  m.keep = std::shared_ptr<const void>(addr, [len](const void* p) { ::munmap(const_cast<void*>(p), len); });
+  return m;
+}
+
+std::string printable(const std::string& s, size_t max_len) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (out.size() >= max_len) {
+      out += "...";
+      break;
+    }
+    out += (c >= 0x20 && c < 0x7f) ? static_cast<char>(c) : '?';
+  }
+  return out;
+}
+
+}  // namespace ernie::checkpoint
