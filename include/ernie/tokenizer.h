@@ -100,6 +100,7 @@ class Tokenizer {
  private:
   Encoding assemble(std::vector<Piece> a, const std::vector<Piece>* b, const EncodeOptions& o) const;
   void pad(Encoding& e, size_t length) const;
+  void pad_batch(std::vector<Encoding>& batch, const EncodeOptions& o) const;
 
   Vocab vocab_;
   TokenizerOptions opts_;

@@ -212,16 +212,20 @@ void parallel_for(size_t n, unsigned threads, Fn fn) {
 
 }  // namespace
 
+// Padding::Longest: every encoding padded to the batch's longest (rounded up to pad_to_multiple_of).
+void Tokenizer::pad_batch(std::vector<Encoding>& out, const EncodeOptions& o) const {
+  if (o.padding != Padding::Longest) return;
+  size_t longest = 0;
+  for (const auto& e : out) longest = std::max(longest, e.size());
+  if (o.pad_to_multiple_of > 0) longest = (longest + o.pad_to_multiple_of - 1) / o.pad_to_multiple_of * o.pad_to_multiple_of;
+  for (auto& e : out) pad(e, longest);
+}
+
 std::vector<Encoding> Tokenizer::encode_batch(const std::vector<std::string_view>& texts, const EncodeOptions& o,
                                               unsigned threads) const {
   std::vector<Encoding> out(texts.size());
   parallel_for(texts.size(), threads, [&](size_t i) { out[i] = encode(texts[i], o); });
-  if (o.padding == Padding::Longest) {
-    size_t longest = 0;
-    for (const auto& e : out) longest = std::max(longest, e.size());
-    if (o.pad_to_multiple_of > 0) longest = (longest + o.pad_to_multiple_of - 1) / o.pad_to_multiple_of * o.pad_to_multiple_of;
-    for (auto& e : out) pad(e, longest);
-  }
+  pad_batch(out, o);
   return out;
 }
 
@@ -230,12 +234,7 @@ std::vector<Encoding> Tokenizer::encode_pair_batch(
     unsigned threads) const {
   std::vector<Encoding> out(pairs.size());
   parallel_for(pairs.size(), threads, [&](size_t i) { out[i] = encode_pair(pairs[i].first, pairs[i].second, o); });
-  if (o.padding == Padding::Longest) {
-    size_t longest = 0;
-    for (const auto& e : out) longest = std::max(longest, e.size());
-    if (o.pad_to_multiple_of > 0) longest = (longest + o.pad_to_multiple_of - 1) / o.pad_to_multiple_of * o.pad_to_multiple_of;
-    for (auto& e : out) pad(e, longest);
-  }
+  pad_batch(out, o);
   return out;
 }
 
