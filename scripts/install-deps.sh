@@ -3,7 +3,10 @@
 # Skips apt entirely when everything is already installed. `fuzz` adds clang-14 + libFuzzer.
 set -euo pipefail
 PACKAGES=(cmake ninja-build g++ make pkg-config libdnnl-dev nlohmann-json3-dev libcli11-dev libgtest-dev
-          libbenchmark-dev libutf8proc-dev libzip-dev libhwy-dev)
+          libbenchmark-dev libutf8proc-dev libzip-dev libhwy-dev
+          libcpp-httplib-dev   # ernie serve
+          chromium chromium-driver   # the serve web page's browser test (headless, WebDriver)
+          fortunes)            # the demo's text corpus (make demo)
 # `install-deps.sh fuzz`: also the libFuzzer toolchain (clang 14 with its sanitizer runtimes).
 [ "${1:-}" = "fuzz" ] && PACKAGES+=(clang-14 libclang-rt-14-dev)
 missing=()

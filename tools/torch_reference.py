@@ -349,8 +349,14 @@ class Reference:
         t = self._layer_norm(t, "cls.predictions.transform.LayerNorm")
         return F.linear(t, word, self.w["cls.predictions.bias"])
 
-    @torch.no_grad()
-    def forward(self, input_ids, attention_mask=None, token_type_ids=None, task_type_ids=None) -> dict:
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None, task_type_ids=None,
+                grad: bool = False) -> dict:
+        """See _forward. Runs under torch.no_grad unless grad=True, which keeps autograd (for gradient
+        fixtures: put leaf tensors with requires_grad, e.g. float64, in self.w first)."""
+        with torch.set_grad_enabled(grad):
+            return self._forward(input_ids, attention_mask, token_type_ids, task_type_ids)
+
+    def _forward(self, input_ids, attention_mask=None, token_type_ids=None, task_type_ids=None) -> dict:
         """Returns embedding_output, last_hidden_state, pooler_output (when the class has a pooler) and
         the head's outputs: logits / start_logits, end_logits / seq_relationship_logits."""
         input_ids = torch.as_tensor(input_ids, dtype=torch.long)

@@ -44,6 +44,11 @@ struct PackOptions {
 // rows with no token.
 Batch pack_padded(const PaddedInputs& in, const Config& cfg, const PackOptions& opts = {});
 
+// Tokenizer encodings (ernie/tokenizer.h) -> the packed batch, with position ids as the model
+// computes them (pack_padded on the encodings padded to the longest).
+struct Encoding;
+Batch pack_encodings(const std::vector<Encoding>& encs, const Config& cfg, const PackOptions& opts = {});
+
 // [T, C] packed rows -> [B, L, C] with zeros at positions that were not in the batch.
 Tensor unpack_padded(const Tensor& packed, const Batch& batch);
 

@@ -73,6 +73,9 @@ class Tokenizer {
   // A model folder: tokenizer.json if present, else vocab.txt + tokenizer_config.json
   // (do_lower_case, strip_accents, tokenize_chinese_chars, special tokens) when present.
   static Tokenizer from_folder(const std::filesystem::path& dir);
+  // Writes vocab.txt and tokenizer_config.json (casing, accents, CJK, special tokens) into a
+  // model folder, so that from_folder (and transformers' BertTokenizer) reads the same tokenizer.
+  void save(const std::filesystem::path& dir) const;
 
   const Vocab& vocab() const { return vocab_; }
   const TokenizerOptions& options() const { return opts_; }

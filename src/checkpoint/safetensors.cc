@@ -8,6 +8,8 @@
 // or truncated file yields an ernie::Error, never an out-of-bounds read.
 #include "ernie/safetensors.h"
 
+#include "ernie/atomic_file.h"
+
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -252,28 +254,6 @@ TensorFile parse_image(const uint8_t* base, size_t size, const std::string& what
   return out;
 }
 
-// Closes a file descriptor on scope exit unless released.
-struct Fd {
-  int fd = -1;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
-
-void write_all(int fd, const void* data, size_t len, const std::string& what) {
-  const char* p = static_cast<const char*>(data);
-  while (len > 0) {
-    // Large writes are split: some kernels cap a single write at ~2 GB.
-    const size_t chunk = std::min<size_t>(len, size_t{1} << 30);
-    const ssize_t w = ::write(fd, p, chunk);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      fail(what, "write failed: " + errno_text());
-    }
-    p += w;
-    len -= static_cast<size_t>(w);
-  }
-}
 
 }  // namespace
 
@@ -319,46 +299,11 @@ void write_safetensors(const std::filesystem::path& file, const std::map<std::st
   uint8_t len_bytes[8];
   for (int i = 0; i < 8; ++i) len_bytes[i] = static_cast<uint8_t>(uint64_t{text.size()} >> (8 * i));
 
-  // Atomic replace: write a temp file beside the target, fsync it, rename over the target.
-  namespace fs = std::filesystem;
-  const fs::path dir = file.parent_path().empty() ? fs::path(".") : file.parent_path();
-  std::error_code ec;
-  if (fs::is_directory(file, ec)) fail(what, "is a directory");
-
-  std::random_device rd;
-  fs::path tmp;
-  Fd fd;
-  for (int attempt = 0; attempt < 16 && fd.fd < 0; ++attempt) {
-    tmp = dir / ("." + file.filename().string() + ".tmp-" + std::to_string(::getpid()) + "-" +
-                 std::to_string(rd()));
-    fd.fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (fd.fd < 0 && errno != EEXIST && errno != EINTR) break;
-  }
-  if (fd.fd < 0) fail(what, "cannot create a temporary file in " + dir.string() + ": " + errno_text());
-
-  try {
-    write_all(fd.fd, len_bytes, 8, what);
-    write_all(fd.fd, text.data(), text.size(), what);
-    for (const auto& [name, t] : tensors) write_all(fd.fd, t.raw(), t.nbytes(), what);
-    if (::fsync(fd.fd) != 0) fail(what, "fsync failed: " + errno_text());
-    const int rc = ::close(fd.fd);
-    fd.fd = -1;
-    if (rc != 0) fail(what, "close failed: " + errno_text());
-    if (std::rename(tmp.c_str(), file.c_str()) != 0)
-      fail(what, "cannot rename the temporary file into place: " + errno_text());
-  } catch (...) {
-    if (fd.fd >= 0) {
-      ::close(fd.fd);
-      fd.fd = -1;
-    }
-    ::unlink(tmp.c_str());
-    throw;
-  }
-
-  // Make the rename itself durable; failure here leaves a complete file, so it is not fatal.
-  Fd dfd;
-  dfd.fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd.fd >= 0) ::fsync(dfd.fd);
+  AtomicFile out(file);
+  out.write(len_bytes, 8);
+  out.write(text);
+  for (const auto& [name, t] : tensors) out.write(t.raw(), t.nbytes());
+  out.commit();
 }
 
 }  // namespace ernie

@@ -23,23 +23,6 @@ struct ClassifyOptions {
   unsigned threads = 0;
 };
 
-// Encodings -> padded tensors -> the model's packed batch (positions as the model computes them).
-Batch make_batch(const std::vector<Encoding>& encs, const Config& cfg) {
-  size_t L = 0;
-  for (const auto& e : encs) L = std::max(L, e.size());
-  const int64_t B = static_cast<int64_t>(encs.size());
-  Tensor ids = Tensor::zeros(DType::I64, {B, static_cast<int64_t>(L)});
-  Tensor mask = Tensor::zeros(DType::I64, {B, static_cast<int64_t>(L)});
-  Tensor types = Tensor::zeros(DType::I64, {B, static_cast<int64_t>(L)});
-  for (int64_t b = 0; b < B; ++b)
-    for (size_t j = 0; j < encs[b].size(); ++j) {
-      ids.data<int64_t>()[b * L + j] = encs[b].ids[j];
-      mask.data<int64_t>()[b * L + j] = encs[b].attention_mask[j];
-      types.data<int64_t>()[b * L + j] = encs[b].type_ids[j];
-    }
-  return pack_padded(PaddedInputs{ids, mask, types, Tensor()}, cfg);
-}
-
 // Softmax for single-label models, sigmoid per label for multi-label ones (transformers' rule).
 std::vector<double> probabilities(const float* z, int64_t n, bool multi_label) {
   std::vector<double> p(static_cast<size_t>(n));
@@ -85,7 +68,7 @@ void run(const ClassifyOptions& o) {
         throw Error((o.texts.empty() ? "line " : "text ") + std::to_string(i + 1) + ": " + e.what());
       }
     }
-    const Batch batch = make_batch(encs, cfg);
+    const Batch batch = pack_encodings(encs, cfg);
     const Outputs res = model.forward(batch);
     for (size_t r = 0; r < encs.size(); ++r) {
       const auto p = probabilities(res.logits.data<float>() + static_cast<int64_t>(r) * N, N, multi);

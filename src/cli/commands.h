@@ -16,6 +16,8 @@ void add_tokenize_command(CLI::App& app);  // cmd_tokenize.cc
 void add_classify_command(CLI::App& app);  // cmd_classify.cc
 void add_vocab_command(CLI::App& app);     // cmd_vocab.cc: vocab train
 void add_convert_command(CLI::App& app);   // cmd_convert.cc
+void add_train_command(CLI::App& app);     // cmd_train.cc
+void add_serve_command(CLI::App& app);     // cmd_serve.cc
 
 // Sets GOMP_SPINCOUNT=0 and re-executes the program unless a policy was chosen (openmp_env.cc).
 void tune_openmp_waiting(char** argv);

@@ -26,6 +26,8 @@ int main(int argc, char** argv) {
   ernie::cli::add_classify_command(app);
   ernie::cli::add_vocab_command(app);
   ernie::cli::add_convert_command(app);
+  ernie::cli::add_train_command(app);
+  ernie::cli::add_serve_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -20,6 +20,8 @@
 
 #include "config/fields.h"
 #include "ernie/config.h"
+
+#include "ernie/atomic_file.h"
 #include "ernie/error.h"
 
 namespace ernie {
@@ -808,43 +810,7 @@ json config_to_json(const Config& c, ConfigSource target) {
 }
 
 void save_config(const Config& cfg, const fs::path& file, ConfigSource target) {
-  const std::string text = config_to_json(cfg, target).dump(2) + "\n";
-  const fs::path dir = file.parent_path().empty() ? fs::path(".") : file.parent_path();
-  std::string tmp = (dir / ("." + file.filename().string() + ".tmp.XXXXXX")).string();
-  const int fd = mkstemp(tmp.data());
-  if (fd < 0) throw Error(file.string() + ": cannot create a temporary file in " + dir.string() + ": " + std::strerror(errno));
-  auto fail = [&](const std::string& what) {
-    const int err = errno;
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    throw Error(file.string() + ": " + what + ": " + std::strerror(err));
-  };
-  size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      fail("write failed");
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::fchmod(fd, 0644) != 0) fail("chmod failed");
-  if (::fsync(fd) != 0) fail("fsync failed");
-  if (::close(fd) != 0) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    throw Error(file.string() + ": close failed: " + std::strerror(err));
-  }
-  if (std::rename(tmp.c_str(), file.c_str()) != 0) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    throw Error(file.string() + ": rename failed: " + std::strerror(err));
-  }
-  // Make the rename itself durable (best effort: some filesystems refuse fsync on folders).
-  if (const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY); dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
+  write_file_atomic(file, config_to_json(cfg, target).dump(2) + "\n");
 }
 
 }  // namespace ernie

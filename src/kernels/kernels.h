@@ -67,3 +67,57 @@ struct AttentionArgs {
 void attention(const AttentionArgs& a);
 
 }  // namespace ernie::kernels
+
+// ---------------------------------------------------------------------------------------------
+// Training: each op's backward beside its forward (the forward above when it saves nothing).
+// d<name> is the gradient of the loss with respect to <name>. Parameter gradients (dW, db, dgamma,
+// dbeta) always accumulate (+=), so gradient accumulation over micro-batches is free; input
+// gradients (dx) overwrite unless `accumulate_dx` says +=.
+// ---------------------------------------------------------------------------------------------
+namespace ernie::kernels {
+
+// Linear (y = x · Wᵀ + b):  dx[M, K] (=|+=) dy[M, N] · W[N, K];  dW[N, K] += dyᵀ · x;
+// db[N] += Σ_rows dy. dx, dW or db may be null (not wanted).
+void linear_backward(const float* x, const float* W, const float* dy, float* dx, float* dW, float* db, int64_t M,
+                     int64_t K, int64_t N, bool accumulate_dx = false);
+
+// Activation: dx[n] = dy[n] * act'(x[n]), x the activation's *input*. dx may alias dy.
+void activation_backward(Activation act, const float* x, const float* dy, float* dx, int64_t n);
+
+// LayerNorm that keeps what backward needs: y[M, H] = (x - mean) * rstd * gamma + beta, with
+// mean[M] and rstd[M] = 1 / sqrt(var + eps) saved. y may alias x.
+void layer_norm_forward(const float* x, const float* gamma, const float* beta, float* y, float* mean, float* rstd,
+                        int64_t M, int64_t H, float eps);
+// dx[M, H] (=|+=) dLN/dx · dy;  dgamma[H] += Σ dy * x̂;  dbeta[H] += Σ dy. x is LayerNorm's input.
+void layer_norm_backward(const float* x, const float* gamma, const float* mean, const float* rstd, const float* dy,
+                         float* dx, float* dgamma, float* dbeta, int64_t M, int64_t H, bool accumulate_dx = false);
+
+// Dropout with a counter-based mask: element i is kept (and scaled by 1 / (1 - p)) iff
+// uniform(seed, stream, i) >= p, so the mask depends only on (seed, stream, i): the same for any
+// thread count, and backward (the same call on the gradient) regenerates it without storing it.
+// `first` is the index of x[0] in the stream (lets callers split one stream over calls). p = 0: no-op.
+struct DropoutKey {
+  uint64_t seed = 0;
+  uint64_t stream = 0;
+};
+void dropout(float* x, int64_t n, float p, DropoutKey key, uint64_t first = 0);
+
+// Training attention over a packed ragged batch (absolute positions only), with dropout p on the
+// attention probabilities. Element (s, h, i, j) of the probabilities uses index
+// ((s * heads + h) * max_len + i) * max_len + j of `key`'s stream (max_len = a.max_positions).
+// Saves nothing: backward recomputes the probabilities per (sequence, head).
+void attention_forward_train(const AttentionArgs& a, float p, DropoutKey key);
+// dq, dk, dv [T, heads * d] (row stride a.ld like q, k, v) from dctx [T, heads * d]; overwrites.
+void attention_backward(const AttentionArgs& a, float p, DropoutKey key, const float* dctx, float* dq, float* dk,
+                        float* dv);
+
+// Losses over logits [B, N], each returning the mean loss over the B rows and writing
+// dlogits[B, N] = d(mean loss)/dlogits * scale (scale: e.g. 1 / grad_accum).
+// Single-label: labels[B] in [0, N). Multi-label: targets[B, N] in {0, 1} (BCE with logits,
+// mean over B * N as PyTorch's BCEWithLogitsLoss). Regression: targets[B, N] (MSE, mean over B * N).
+float cross_entropy(const float* logits, const int32_t* labels, float* dlogits, int64_t B, int64_t N, float scale = 1.0f);
+float bce_with_logits(const float* logits, const float* targets, float* dlogits, int64_t B, int64_t N,
+                      float scale = 1.0f);
+float mse(const float* pred, const float* targets, float* dpred, int64_t B, int64_t N, float scale = 1.0f);
+
+}  // namespace ernie::kernels

@@ -1,9 +1,11 @@
 // Padded [B, L] inputs <-> the packed, padding-free batch the model runs on.
 #include "ernie/batch.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "ernie/error.h"
+#include "ernie/tokenizer.h"
 
 namespace ernie {
 
@@ -107,6 +109,22 @@ Tensor unpack_padded(const Tensor& packed, const Batch& batch) {
     for (int64_t t = batch.offsets[b]; t < batch.offsets[b + 1]; ++t)
       std::memcpy(dst + (b * batch.padded_len + batch.column[t]) * width, src + t * width, width * sizeof(float));
   return out;
+}
+
+Batch pack_encodings(const std::vector<Encoding>& encs, const Config& cfg, const PackOptions& opts) {
+  size_t L = 0;
+  for (const auto& e : encs) L = std::max(L, e.size());
+  const int64_t B = static_cast<int64_t>(encs.size());
+  Tensor ids = Tensor::zeros(DType::I64, {B, static_cast<int64_t>(L)});
+  Tensor mask = Tensor::zeros(DType::I64, {B, static_cast<int64_t>(L)});
+  Tensor types = Tensor::zeros(DType::I64, {B, static_cast<int64_t>(L)});
+  for (int64_t b = 0; b < B; ++b)
+    for (size_t j = 0; j < encs[b].size(); ++j) {
+      ids.data<int64_t>()[b * L + j] = encs[b].ids[j];
+      mask.data<int64_t>()[b * L + j] = encs[b].attention_mask[j];
+      types.data<int64_t>()[b * L + j] = encs[b].type_ids[j];
+    }
+  return pack_padded(PaddedInputs{ids, mask, types, Tensor()}, cfg, opts);
 }
 
 }  // namespace ernie

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "ernie/atomic_file.h"
 #include "ernie/error.h"
 #include "ernie/tokenizer.h"
 
@@ -120,6 +121,20 @@ Tokenizer Tokenizer::from_folder(const fs::path& dir) {
     read_token(cfg, "mask_token", o.mask_token);
   }
   return from_vocab_file(vocab, o);
+}
+
+void Tokenizer::save(const fs::path& dir) const {
+  vocab_.save(dir / "vocab.txt");
+  json cfg = {{"tokenizer_class", "BertTokenizer"},
+              {"do_lower_case", opts_.lowercase},
+              {"tokenize_chinese_chars", opts_.handle_chinese_chars},
+              {"unk_token", opts_.unk_token},
+              {"cls_token", opts_.cls_token},
+              {"sep_token", opts_.sep_token},
+              {"pad_token", opts_.pad_token},
+              {"mask_token", opts_.mask_token}};
+  if (opts_.strip_accents) cfg["strip_accents"] = *opts_.strip_accents;
+  write_file_atomic(dir / "tokenizer_config.json", cfg.dump(2) + "\n");
 }
 
 }  // namespace ernie

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "ernie/atomic_file.h"
 #include "ernie/error.h"
 
 namespace ernie {
@@ -79,10 +80,9 @@ Vocab Vocab::from_tokens(const std::vector<std::string>& tokens) {
 }
 
 void Vocab::save(const std::filesystem::path& file) const {
-  std::ofstream out(file, std::ios::binary);
-  if (!out) throw Error("cannot write " + file.string());
-  for (const auto& t : tokens_) out << t << '\n';
-  if (!out) throw Error("cannot write " + file.string());
+  std::string text;
+  for (const auto& t : tokens_) text += t + '\n';
+  write_file_atomic(file, text);
 }
 
 }  // namespace ernie

@@ -1,4 +1,5 @@
 // Activations with transformers' definitions (activations.py ACT2FN).
+#include <algorithm>
 #include <cmath>
 
 #include "kernels/kernels.h"
@@ -39,6 +40,67 @@ void activate(Activation act, float* x, int64_t n) {
     case Activation::Sigmoid:
       return apply(x, n, [](float v) { return sigmoid(v); });
     case Activation::Linear:
+      return;
+  }
+}
+
+}  // namespace ernie::kernels
+
+// ---------------------------------------------------------------------------------------------
+// Training: dx = dy * act'(x), the derivative of exactly the formula `activate` uses above
+// (x is the activation's input). dx may alias dy.
+// ---------------------------------------------------------------------------------------------
+namespace ernie::kernels {
+
+namespace {
+template <class F>
+void apply_backward(const float* x, const float* dy, float* dx, int64_t n, F df) {
+#pragma omp parallel for schedule(static) if (n > 1 << 16)
+  for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * df(x[i]);
+}
+// d/dx of 0.5 x (1 + tanh(c x (1 + a x^2))) = 0.5 (1 + t) + 0.5 x (1 - t^2) c (1 + 3 a x^2).
+inline float gelu_tanh_grad(float v, float c) {
+  const float v2 = v * v;
+  const float t = std::tanh(c * v * (1.0f + 0.044715f * v2));
+  return 0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * c * (1.0f + 3.0f * 0.044715f * v2);
+}
+}  // namespace
+
+void activation_backward(Activation act, const float* x, const float* dy, float* dx, int64_t n) {
+  switch (act) {
+    case Activation::Relu:   // 0 at x <= 0, as PyTorch's threshold_backward
+      return apply_backward(x, dy, dx, n, [](float v) { return v > 0.0f ? 1.0f : 0.0f; });
+    case Activation::Gelu:   // Phi(x) + x phi(x)
+      return apply_backward(x, dy, dx, n, [](float v) {
+        constexpr float kInvSqrt2Pi = 0.3989422804014327f;   // 1/sqrt(2 pi)
+        return 0.5f * (1.0f + std::erf(v * 0.7071067811865476f)) + v * kInvSqrt2Pi * std::exp(-0.5f * v * v);
+      });
+    case Activation::GeluNew:
+      return apply_backward(x, dy, dx, n, [](float v) { return gelu_tanh_grad(v, kSqrt2OverPi); });
+    case Activation::GeluFast:
+      return apply_backward(x, dy, dx, n, [](float v) { return gelu_tanh_grad(v, 0.7978845608f); });
+    case Activation::QuickGelu:   // s + 1.702 x s (1 - s), s = sigmoid(1.702 x)
+      return apply_backward(x, dy, dx, n, [](float v) {
+        const float s = sigmoid(1.702f * v);
+        return s + 1.702f * v * s * (1.0f - s);
+      });
+    case Activation::Silu:   // s + x s (1 - s)
+      return apply_backward(x, dy, dx, n, [](float v) {
+        const float s = sigmoid(v);
+        return s + v * s * (1.0f - s);
+      });
+    case Activation::Tanh:
+      return apply_backward(x, dy, dx, n, [](float v) {
+        const float t = std::tanh(v);
+        return 1.0f - t * t;
+      });
+    case Activation::Sigmoid:
+      return apply_backward(x, dy, dx, n, [](float v) {
+        const float s = sigmoid(v);
+        return s * (1.0f - s);
+      });
+    case Activation::Linear:
+      if (dx != dy) std::copy(dy, dy + n, dx);
       return;
   }
 }

@@ -1,0 +1,53 @@
+// AdamW with decoupled weight decay (as torch.optim.AdamW), the learning-rate schedules of
+// transformers (linear warmup, then linear or cosine decay to 0), and global-norm clipping.
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "ernie/tensor.h"
+#include "ernie/trainable.h"
+
+namespace ernie {
+
+enum class Schedule { Linear, Cosine, Constant };
+Schedule parse_schedule(const std::string& name);   // linear | cosine | constant; throws otherwise
+
+// Multiplier of the peak learning rate at optimizer step `step` (0-based) of `total`, with
+// `warmup` warmup steps: step / warmup during warmup, then the decay (transformers'
+// get_{linear,cosine,constant}_schedule_with_warmup: the first step of a warmup has rate 0).
+double schedule_factor(Schedule s, int64_t step, int64_t warmup, int64_t total);
+
+// Scales every gradient so that their global L2 norm is at most max_norm (max_norm <= 0: no
+// clipping). Returns the norm before clipping (as torch.nn.utils.clip_grad_norm_).
+double clip_grad_norm(TrainableModel& model, double max_norm);
+
+struct AdamWOptions {
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0.01;
+};
+
+class AdamW {
+ public:
+  AdamW(TrainableModel& model, AdamWOptions o);
+  // One update of every trainable parameter from its gradient at learning rate lr. Parameters
+  // that TrainableModel::decays() lose lr * weight_decay of themselves first; the rest do not.
+  void step(double lr);
+
+  int64_t steps() const { return steps_; }
+  // The moment estimates, laid out as the model's parameter storage (for checkpoints).
+  Tensor& first_moment() { return m_; }
+  Tensor& second_moment() { return v_; }
+  void set_steps(int64_t steps) { steps_ = steps; }
+
+ private:
+  struct Range {
+    int64_t begin, size;
+    bool decay;
+  };
+  TrainableModel& model_;
+  AdamWOptions o_;
+  Tensor m_, v_;
+  std::vector<Range> ranges_;
+  int64_t steps_ = 0;
+};
+
+}  // namespace ernie

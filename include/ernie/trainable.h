@@ -1,0 +1,80 @@
+// A model being trained: fp32 parameters in one allocation, their gradients in a second of the
+// same layout, the training forward pass (dropout, saved activations) and the hand-written
+// backward pass. Heads that train: sequence classification (single-label, multi-label,
+// regression, as transformers' problem_type) and token classification; absolute positions.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ernie/batch.h"
+#include "ernie/config.h"
+#include "ernie/tensor.h"
+
+namespace ernie {
+
+namespace train { struct Engine; }
+
+// What a batch should predict. Sequence classification: `labels` [B] (single-label) or
+// `values` [B, N] (multi-label 0/1 targets, regression values). Token classification:
+// `labels` [T] over the packed tokens, -100 = ignored (as transformers).
+struct Targets {
+  std::vector<int32_t> labels;
+  std::vector<float> values;
+};
+
+struct StepOptions {
+  bool dropout = true;     // off: evaluation, gradient checks
+  uint64_t seed = 0;       // dropout masks are a pure function of (seed, micro_step, site, element)
+  uint64_t micro_step = 0; // distinct per forward pass of a run
+  float loss_scale = 1.0f; // gradients of loss * loss_scale (1 / grad_accum)
+};
+
+struct StepResult {
+  double loss = 0;         // mean loss of the batch
+  Tensor logits;           // [B, N] or [T, N]
+};
+
+class TrainableModel {
+ public:
+  // Copies `params` (HF names, as parameter_specs(cfg)); refuses missing or misshaped tensors.
+  TrainableModel(Config cfg, const std::map<std::string, Tensor>& params);
+  ~TrainableModel();
+  TrainableModel(TrainableModel&&) noexcept;
+
+  const Config& config() const { return *cfg_; }
+  // Views into the parameter and gradient buffers, by HF name (same keys in both).
+  const std::map<std::string, Tensor>& parameters() const { return params_; }
+  const std::map<std::string, Tensor>& gradients() const { return grads_; }
+  Tensor& parameter_storage() { return param_buf_; }   // every parameter back to back
+  Tensor& gradient_storage() { return grad_buf_; }
+  // Which parameters train (the sinusoidal table does not) and which take weight decay
+  // (everything but biases and LayerNorm weights, as transformers' Trainer).
+  bool trainable(const std::string& name) const;
+  bool decays(const std::string& name) const;
+
+  // enable_recompute: keep only each layer's input in the forward pass and recompute the
+  // layer's activations during backward (less memory, about one more forward of time).
+  void set_recompute(bool on) { recompute_ = on; }
+  bool recompute() const { return recompute_; }
+
+  // Forward, loss and backward of one micro-batch; gradients accumulate (+=) into gradients().
+  StepResult forward_backward(const Batch& batch, const Targets& targets, const StepOptions& o);
+  // Forward and loss only (no dropout unless asked, nothing saved for backward).
+  StepResult evaluate(const Batch& batch, const Targets& targets);
+  void zero_grad();
+
+  // Bytes of the largest activation + activation-gradient arena used so far.
+  int64_t peak_activation_bytes() const;
+
+ private:
+  std::shared_ptr<const Config> cfg_;
+  Tensor param_buf_, grad_buf_;
+  std::map<std::string, Tensor> params_, grads_;
+  std::unique_ptr<train::Engine> engine_;
+  bool recompute_ = false;
+};
+
+}  // namespace ernie

@@ -1,0 +1,481 @@
+// TSV / JSON-lines readers for fine-tuning; the rules are in include/ernie/dataset.h.
+#include "ernie/dataset.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+
+#include <nlohmann/json.hpp>
+
+#include "ernie/error.h"
+
+namespace ernie {
+
+TaskType parse_task_type(std::string_view name) {
+  if (name == "single_label_classification") return TaskType::SingleLabel;
+  if (name == "multi_label_classification") return TaskType::MultiLabel;
+  if (name == "regression") return TaskType::Regression;
+  throw Error("unknown task '" + std::string(name) +
+              "': expected single_label_classification, multi_label_classification or regression");
+}
+
+const char* task_type_name(TaskType t) {
+  switch (t) {
+    case TaskType::SingleLabel: return "single_label_classification";
+    case TaskType::MultiLabel: return "multi_label_classification";
+    case TaskType::Regression: return "regression";
+  }
+  return "?";
+}
+
+namespace {
+
+// A malformed row: skippable with skip_bad_rows. Fatal problems throw ernie::Error directly.
+struct BadRow : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f'; }
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && is_blank(s.front())) s.remove_prefix(1);
+  while (!s.empty() && is_blank(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+// Byte offset of the first invalid UTF-8 sequence (overlong, surrogate, > U+10FFFF, truncated,
+// stray continuation byte), or npos when the text is valid.
+size_t invalid_utf8_at(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const size_t n = s.size();
+  size_t i = 0;
+  while (i < n) {
+    const unsigned char c = p[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t len;
+    char32_t cp, min;
+    if ((c & 0xE0) == 0xC0) len = 2, cp = c & 0x1F, min = 0x80;
+    else if ((c & 0xF0) == 0xE0) len = 3, cp = c & 0x0F, min = 0x800;
+    else if ((c & 0xF8) == 0xF0) len = 4, cp = c & 0x07, min = 0x10000;
+    else return i;
+    if (i + len > n) return i;
+    for (size_t k = 1; k < len; ++k) {
+      if ((p[i + k] & 0xC0) != 0x80) return i;
+      cp = (cp << 6) | (p[i + k] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return i;
+    i += len;
+  }
+  return std::string_view::npos;
+}
+
+// A non-negative decimal integer that fits int32 (digits only, no sign).
+bool parse_index(std::string_view s, int64_t& v) {
+  if (s.empty() || s.size() > 10) return false;
+  v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  return v <= INT32_MAX;
+}
+
+float parse_float(std::string_view s) {
+  const std::string_view t = trim(s);
+  float v = 0;
+  const char* b = t.data();
+  const char* e = b + t.size();
+  if (!t.empty() && *b == '+') ++b;  // from_chars takes no '+'
+  const auto r = std::from_chars(b, e, v);
+  if (t.empty() || r.ec != std::errc() || r.ptr != e || !std::isfinite(v))
+    throw BadRow("bad float '" + std::string(t) + "'");
+  return v;
+}
+
+std::vector<std::string_view> split(std::string_view s, char sep) {
+  std::vector<std::string_view> out;
+  size_t start = 0;
+  for (;;) {
+    const size_t p = s.find(sep, start);
+    if (p == std::string_view::npos) {
+      out.push_back(s.substr(start));
+      return out;
+    }
+    out.push_back(s.substr(start, p - start));
+    start = p + 1;
+  }
+}
+
+std::string read_all(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw Error(file.string() + ": cannot read (" + std::strerror(errno) + ")");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) throw Error(file.string() + ": cannot read");
+  std::string s = std::move(ss).str();
+  if (s.rfind("\xEF\xBB\xBF", 0) == 0) s.erase(0, 3);
+  return s;
+}
+
+bool is_json_lines(const std::filesystem::path& file) {
+  std::string ext = file.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  return ext == ".jsonl" || ext == ".json";
+}
+
+const char* json_type(const nlohmann::json& v) {
+  switch (v.type()) {
+    case nlohmann::json::value_t::null: return "null";
+    case nlohmann::json::value_t::boolean: return "a boolean";
+    case nlohmann::json::value_t::string: return "a string";
+    case nlohmann::json::value_t::number_float: return "a float";
+    case nlohmann::json::value_t::number_integer:
+    case nlohmann::json::value_t::number_unsigned: return "an integer";
+    case nlohmann::json::value_t::array: return "an array";
+    case nlohmann::json::value_t::object: return "an object";
+    default: return "something else";
+  }
+}
+
+std::string list_names(const LabelSet& labels) {
+  std::string s;
+  const size_t shown = std::min<size_t>(labels.names.size(), 12);
+  for (size_t i = 0; i < shown; ++i) s += (i ? ", " : "") + labels.names[i];
+  if (labels.names.size() > shown) s += ", ... (" + std::to_string(labels.names.size()) + " in all)";
+  if (labels.names.empty()) s = "none";
+  return s;
+}
+
+// A row before its labels are resolved.
+struct RawRow {
+  Example ex;
+  std::vector<std::string> values;  // label values (classification)
+};
+
+class Reader {
+ public:
+  Reader(const std::filesystem::path& file, const DataOptions& o, LabelSet& labels, bool may_add)
+      : file_(file), name_(file.string()), o_(o), labels_(labels),
+        derive_(o.task != TaskType::Regression && may_add && !labels.fixed),
+        json_(is_json_lines(file)) {}
+
+  Dataset run() {
+    const std::string text = read_all(file_);
+    data_.pairs = json_ ? !o_.text_b_field.empty() : o_.columns == 3;
+    if (!json_ && o_.columns != 0 && o_.columns != 2 && o_.columns != 3)
+      throw Error("TSV columns must be 2 (text<TAB>label) or 3 (text_a<TAB>text_b<TAB>label)");
+    columns_ = o_.columns;
+    std::vector<RawRow> pending;
+    int64_t line_no = 0;
+    for (std::string_view line : split(text, '\n')) {
+      ++line_no;
+      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      if (trim(line).empty()) continue;
+      try {
+        const size_t bad = invalid_utf8_at(line);
+        if (bad != std::string_view::npos) throw BadRow("invalid UTF-8 at byte " + std::to_string(bad + 1) + " of the line");
+        RawRow row = json_ ? parse_json(line) : parse_tsv(line);
+        row.ex.line = line_no;
+        if (o_.task == TaskType::Regression) {
+          if (n_values_ < 0) n_values_ = static_cast<int64_t>(row.ex.targets.size());
+          if (static_cast<int64_t>(row.ex.targets.size()) != n_values_)
+            throw BadRow("expected " + std::to_string(n_values_) + " regression value" + (n_values_ == 1 ? "" : "s") +
+                         " (as the first row), got " + std::to_string(row.ex.targets.size()));
+          data_.examples.push_back(std::move(row.ex));
+        } else if (derive_) {
+          pending.push_back(std::move(row));
+        } else {
+          data_.examples.push_back(resolve(std::move(row)));
+        }
+      } catch (const BadRow& e) {
+        std::string msg = name_ + ":" + std::to_string(line_no) + ": " + e.what();
+        if (!o_.skip_bad_rows) throw Error(msg);
+        ++data_.skipped;
+        if (data_.skipped_reasons.size() < kMaxSkippedReasons) data_.skipped_reasons.push_back(std::move(msg));
+      }
+    }
+    if (derive_) {
+      extend_labels(pending);
+      data_.examples.reserve(pending.size());
+      for (RawRow& r : pending) data_.examples.push_back(resolve(std::move(r)));
+    }
+    if (data_.examples.empty()) {
+      std::string msg = name_ + ": no examples";
+      if (data_.skipped)
+        msg += " (" + std::to_string(data_.skipped) + " bad rows skipped; first: " + data_.skipped_reasons[0] + ")";
+      throw Error(msg);
+    }
+    return std::move(data_);
+  }
+
+ private:
+  std::string line_prefix(int64_t line) const { return name_ + ":" + std::to_string(line) + ": "; }
+
+  RawRow parse_tsv(std::string_view line) {
+    const std::vector<std::string_view> cols = split(line, '\t');
+    const int got = static_cast<int>(cols.size());
+    if (columns_ == 0) {
+      if (got != 2 && got != 3)
+        throw BadRow("expected 2 columns (text<TAB>label) or 3 (text_a<TAB>text_b<TAB>label), got " +
+                     std::to_string(got));
+      columns_ = got;
+      data_.pairs = got == 3;
+    }
+    if (got != columns_)
+      throw BadRow("expected " + std::to_string(columns_) + " columns (" +
+                   (columns_ == 2 ? "text<TAB>label" : "text_a<TAB>text_b<TAB>label") + "), got " +
+                   std::to_string(got));
+    RawRow r;
+    if (trim(cols[0]).empty()) throw BadRow(columns_ == 2 ? "empty text" : "empty text_a");
+    r.ex.text_a = std::string(cols[0]);
+    if (columns_ == 3) {
+      if (trim(cols[1]).empty()) throw BadRow("empty text_b");
+      r.ex.text_b = std::string(cols[1]);
+    }
+    label_from_text(cols.back(), r);
+    return r;
+  }
+
+  // The label column of a TSV row, or a JSON string label.
+  void label_from_text(std::string_view raw, RawRow& r) {
+    const std::string_view v = trim(raw);
+    switch (o_.task) {
+      case TaskType::SingleLabel:
+        if (v.empty()) throw BadRow("empty label");
+        r.values.emplace_back(v);
+        break;
+      case TaskType::MultiLabel:
+        if (v.empty()) break;  // no label at all
+        for (std::string_view part : split(v, ',')) {
+          part = trim(part);
+          if (part.empty()) throw BadRow("empty label in '" + std::string(v) + "'");
+          r.values.emplace_back(part);
+        }
+        break;
+      case TaskType::Regression:
+        for (std::string_view part : split(v, ',')) r.ex.targets.push_back(parse_float(part));
+        break;
+    }
+  }
+
+  std::string text_field(const nlohmann::json& obj, const std::string& field) {
+    const auto it = obj.find(field);
+    if (it == obj.end()) throw BadRow("missing field '" + field + "'");
+    if (!it->is_string()) throw BadRow("field '" + field + "' must be a string, got " + json_type(*it));
+    std::string s = it->get<std::string>();
+    if (trim(s).empty()) throw BadRow("empty text in field '" + field + "'");
+    return s;
+  }
+
+  RawRow parse_json(std::string_view line) {
+    nlohmann::json obj;
+    try {
+      obj = nlohmann::json::parse(line);
+    } catch (const nlohmann::json::parse_error& e) {
+      std::string what = e.what();
+      const size_t p = what.find("] ");  // drop "[json.exception.parse_error.101] "
+      if (p != std::string::npos) what.erase(0, p + 2);
+      throw BadRow("bad JSON: " + what);
+    }
+    if (!obj.is_object())
+      throw BadRow(std::string("expected one JSON object per line, got ") + json_type(obj));
+    RawRow r;
+    r.ex.text_a = text_field(obj, o_.text_field);
+    if (!o_.text_b_field.empty()) r.ex.text_b = text_field(obj, o_.text_b_field);
+    const auto it = obj.find(o_.label_field);
+    if (it == obj.end()) throw BadRow("missing field '" + o_.label_field + "'");
+    const nlohmann::json& v = *it;
+    const std::string where = "field '" + o_.label_field + "'";
+    auto integer_text = [](const nlohmann::json& x) {
+      return x.is_number_unsigned() ? std::to_string(x.get<uint64_t>()) : std::to_string(x.get<int64_t>());
+    };
+    switch (o_.task) {
+      case TaskType::SingleLabel:
+        if (v.is_string()) label_from_text(v.get<std::string>(), r);
+        else if (v.is_number_integer()) r.values.push_back(integer_text(v));
+        else throw BadRow(where + " must be a string or an integer, got " + json_type(v));
+        break;
+      case TaskType::MultiLabel:
+        if (v.is_string()) label_from_text(v.get<std::string>(), r);
+        else if (v.is_number_integer()) r.values.push_back(integer_text(v));
+        else if (v.is_array()) {
+          for (const auto& x : v) {
+            if (x.is_string()) {
+              const std::string_view s = trim(x.get_ref<const std::string&>());
+              if (s.empty()) throw BadRow("empty label in " + where);
+              r.values.emplace_back(s);
+            } else if (x.is_number_integer()) {
+              r.values.push_back(integer_text(x));
+            } else {
+              throw BadRow(where + " must hold strings or integers, got " + json_type(x));
+            }
+          }
+        } else {
+          throw BadRow(where + " must be an array of labels, a string or an integer, got " + json_type(v));
+        }
+        break;
+      case TaskType::Regression:
+        if (v.is_string()) label_from_text(v.get<std::string>(), r);
+        else if (v.is_number()) r.ex.targets.push_back(v.get<float>());
+        else if (v.is_array() && !v.empty()) {
+          for (const auto& x : v) {
+            if (!x.is_number()) throw BadRow(where + " must hold numbers, got " + json_type(x));
+            r.ex.targets.push_back(x.get<float>());
+          }
+        } else {
+          throw BadRow(where + " must be a number or an array of numbers, got " + json_type(v));
+        }
+        for (float f : r.ex.targets)
+          if (!std::isfinite(f)) throw BadRow(where + " holds a value out of float range");
+        break;
+    }
+    return r;
+  }
+
+  int32_t label_index(const std::string& v, int64_t line) const {
+    const int32_t i = labels_.index_of(v);
+    if (i >= 0) return i;
+    int64_t k;
+    if (labels_.fixed && parse_index(v, k)) {
+      if (k < labels_.size()) return static_cast<int32_t>(k);
+      throw Error(line_prefix(line) + "label index " + v + " out of range (" + std::to_string(labels_.size()) +
+                  " labels: 0.." + std::to_string(labels_.size() - 1) + ")");
+    }
+    throw Error(line_prefix(line) + "unknown label '" + v + "' (labels: " + list_names(labels_) + ")");
+  }
+
+  Example resolve(RawRow r) {
+    if (o_.task == TaskType::SingleLabel) {
+      r.ex.label = label_index(r.values.at(0), r.ex.line);
+    } else if (o_.task == TaskType::MultiLabel) {
+      r.ex.targets.assign(labels_.names.size(), 0.0f);
+      for (const std::string& v : r.values) r.ex.targets[label_index(v, r.ex.line)] = 1.0f;
+    }
+    return std::move(r.ex);
+  }
+
+  // Derivation from the training file (see LabelSet in the header).
+  void extend_labels(std::vector<RawRow>& rows) {
+    bool all_int = true;
+    int64_t max_int = -1;
+    for (const RawRow& r : rows)
+      for (const std::string& v : r.values) {
+        int64_t k;
+        if (!parse_index(v, k)) all_int = false;
+        else max_int = std::max(max_int, k);
+      }
+    bool numbered = true;  // existing names are exactly "0".."n-1"
+    for (int32_t i = 0; i < labels_.size(); ++i) numbered = numbered && labels_.names[i] == std::to_string(i);
+    if (all_int && numbered) {
+      for (RawRow& r : rows)
+        for (std::string& v : r.values) {
+          int64_t k;
+          parse_index(v, k);
+          v = std::to_string(k);  // "007" -> "7"
+        }
+      for (int64_t i = labels_.size(); i <= max_int; ++i) labels_.add(std::to_string(i));
+      return;
+    }
+    std::set<std::string> unseen;
+    for (const RawRow& r : rows)
+      for (const std::string& v : r.values)
+        if (labels_.index_of(v) < 0) unseen.insert(v);
+    for (const std::string& v : unseen) labels_.add(v);
+  }
+
+  std::filesystem::path file_;
+  std::string name_;
+  const DataOptions& o_;
+  LabelSet& labels_;
+  bool derive_, json_;
+  int columns_ = 0;
+  int64_t n_values_ = -1;
+  Dataset data_;
+};
+
+}  // namespace
+
+// ------------------------------------------------------------------------------------------------
+// LabelSet
+
+int32_t LabelSet::index_of(std::string_view name) const {
+  // The map is only a cache: `names` is public and may have been edited, so a hit is checked and
+  // a miss falls back to a scan.
+  const auto it = index_.find(std::string(name));
+  if (it != index_.end() && static_cast<size_t>(it->second) < names.size() && names[it->second] == name)
+    return it->second;
+  for (size_t i = 0; i < names.size(); ++i)
+    if (names[i] == name) return static_cast<int32_t>(i);
+  return -1;
+}
+
+int32_t LabelSet::add(const std::string& name) {
+  const int32_t i = index_of(name);
+  if (i >= 0) return i;
+  names.push_back(name);
+  index_[name] = static_cast<int32_t>(names.size() - 1);
+  return static_cast<int32_t>(names.size() - 1);
+}
+
+LabelSet LabelSet::from_names(std::vector<std::string> names) {
+  LabelSet s;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (names[i].empty()) throw Error("label set: empty name at index " + std::to_string(i));
+    if (s.index_of(names[i]) >= 0) throw Error("label set: duplicate name '" + names[i] + "'");
+    s.add(names[i]);
+  }
+  s.fixed = true;
+  return s;
+}
+
+LabelSet LabelSet::from_file(const std::filesystem::path& file) {
+  const std::string text = read_all(file);
+  const std::string name = file.string();
+  std::vector<std::string_view> lines = split(text, '\n');
+  while (!lines.empty() && trim(lines.back()).empty()) lines.pop_back();
+  LabelSet s;
+  std::map<std::string, size_t> first_line;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const std::string where = name + ":" + std::to_string(i + 1) + ": ";
+    const size_t bad = invalid_utf8_at(lines[i]);
+    if (bad != std::string_view::npos) throw Error(where + "invalid UTF-8 at byte " + std::to_string(bad + 1) + " of the line");
+    const std::string v(trim(lines[i]));
+    if (v.empty()) throw Error(where + "empty label name");
+    const auto [it, fresh] = first_line.emplace(v, i + 1);
+    if (!fresh) throw Error(where + "duplicate label '" + v + "' (also on line " + std::to_string(it->second) + ")");
+    s.add(v);
+  }
+  if (s.empty()) throw Error(name + ": no label names");
+  s.fixed = true;
+  return s;
+}
+
+// ------------------------------------------------------------------------------------------------
+
+Dataset read_dataset(const std::filesystem::path& file, const DataOptions& options, LabelSet& labels,
+                     bool may_add_labels) {
+  return Reader(file, options, labels, may_add_labels).run();
+}
+
+std::vector<int64_t> label_counts(const Dataset& data, int32_t num_labels) {
+  std::vector<int64_t> n(static_cast<size_t>(std::max(num_labels, 0)), 0);
+  for (const Example& e : data.examples) {
+    if (e.label >= 0 && e.label < num_labels) ++n[e.label];
+    if (e.label < 0)
+      for (size_t i = 0; i < e.targets.size() && i < n.size(); ++i)
+        if (e.targets[i] > 0.5f) ++n[i];
+  }
+  return n;
+}
+
+}  // namespace ernie
