@@ -8,6 +8,7 @@
 #include "cli/tokenizer_io.h"
 #include "ernie/error.h"
 #include "ernie/model.h"
+#include "serve/inference.h"
 
 namespace ernie::cli {
 
@@ -22,20 +23,6 @@ struct ClassifyOptions {
   std::string errors = "strict";
   unsigned threads = 0;
 };
-
-// Softmax for single-label models, sigmoid per label for multi-label ones (transformers' rule).
-std::vector<double> probabilities(const float* z, int64_t n, bool multi_label) {
-  std::vector<double> p(static_cast<size_t>(n));
-  if (multi_label) {
-    for (int64_t i = 0; i < n; ++i) p[i] = 1.0 / (1.0 + std::exp(-static_cast<double>(z[i])));
-    return p;
-  }
-  const double mx = *std::max_element(z, z + n);
-  double sum = 0;
-  for (int64_t i = 0; i < n; ++i) sum += p[i] = std::exp(static_cast<double>(z[i]) - mx);
-  for (auto& v : p) v /= sum;
-  return p;
-}
 
 void run(const ClassifyOptions& o) {
   const Model model = Model::load(o.model);
@@ -71,7 +58,7 @@ void run(const ClassifyOptions& o) {
     const Batch batch = pack_encodings(encs, cfg);
     const Outputs res = model.forward(batch);
     for (size_t r = 0; r < encs.size(); ++r) {
-      const auto p = probabilities(res.logits.data<float>() + static_cast<int64_t>(r) * N, N, multi);
+      const auto p = serve::label_probabilities(res.logits.data<float>() + static_cast<int64_t>(r) * N, N, multi);
       std::vector<int64_t> order(static_cast<size_t>(N));
       std::iota(order.begin(), order.end(), 0);
       std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return p[a] > p[b]; });

@@ -1,5 +1,7 @@
 #include "serve/request.h"
 
+#include "tokenizer/unicode.h"
+
 namespace ernie::serve {
 
 using nlohmann::json;
@@ -8,33 +10,6 @@ std::string error_body(const std::string& message, const std::string& type) {
   return json{{"error", message}, {"error_type", type}}.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-size_t find_invalid_utf8(std::string_view s) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const size_t n = s.size();
-  size_t i = 0;
-  while (i < n) {
-    const unsigned char c = p[i];
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t len;
-    uint32_t cp;
-    if (c >= 0xC2 && c <= 0xDF) len = 2, cp = c & 0x1F;
-    else if (c >= 0xE0 && c <= 0xEF) len = 3, cp = c & 0x0F;
-    else if (c >= 0xF0 && c <= 0xF4) len = 4, cp = c & 0x07;
-    else return i;
-    if (i + len > n) return i;
-    for (size_t k = 1; k < len; ++k) {
-      if ((p[i + k] & 0xC0) != 0x80) return i;
-      cp = (cp << 6) | (p[i + k] & 0x3F);
-    }
-    if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
-      return i;
-    i += len;
-  }
-  return std::string_view::npos;
-}
 
 size_t count_code_points(std::string_view s) {
   size_t n = 0;
@@ -43,7 +18,7 @@ size_t count_code_points(std::string_view s) {
 }
 
 json parse_body(const std::string& body) {
-  const size_t bad = find_invalid_utf8(body);
+  const size_t bad = tokenizer::invalid_utf8_at(body);
   if (bad != std::string::npos)
     throw ApiError(422, "tokenizer", "the request body is not valid UTF-8 (byte " + std::to_string(bad) + ")");
   json j;

@@ -24,9 +24,6 @@ struct ApiError : std::runtime_error {
 // {"error": message, "error_type": type}
 std::string error_body(const std::string& message, const std::string& type);
 
-// Byte offset of the first byte that is not part of well-formed UTF-8 (no overlongs, no
-// surrogates, nothing above U+10FFFF), or npos.
-size_t find_invalid_utf8(std::string_view s);
 size_t count_code_points(std::string_view s);   // of valid UTF-8
 
 // The body as a JSON object: invalid UTF-8 -> 422 tokenizer; not JSON -> 400 invalid_json;

@@ -144,4 +144,15 @@ int utf8_decode(const unsigned char* s, size_t i, size_t n, char32_t& c) {
   return len;
 }
 
+size_t invalid_utf8_at(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  char32_t c;
+  for (size_t i = 0; i < s.size();) {
+    const int len = utf8_decode(p, i, s.size(), c);
+    if (len == 0) return i;
+    i += static_cast<size_t>(len);
+  }
+  return std::string_view::npos;
+}
+
 }  // namespace ernie::tokenizer

@@ -1,6 +1,7 @@
 // Character classes of the BERT pipeline, from utf8proc's Unicode tables (no hand-written
 // tables). The definitions follow Hugging Face tokenizers' BertNormalizer / BertPreTokenizer.
 #pragma once
+#include <string_view>
 #include <cstddef>
 #include <cstdint>
 
@@ -55,5 +56,7 @@ inline int utf8_encode(char32_t c, char* out) {
 // Decodes one code point at s[i..n). Returns its length (1..4) and sets c; returns 0 for an
 // invalid sequence (overlong, surrogate, > U+10FFFF, truncated), consuming nothing.
 int utf8_decode(const unsigned char* s, size_t i, size_t n, char32_t& c);
+// Byte offset of the first invalid UTF-8 sequence in s, or npos when all of s is valid.
+size_t invalid_utf8_at(std::string_view s);
 
 }  // namespace ernie::tokenizer

@@ -1,6 +1,8 @@
 // TSV / JSON-lines readers for fine-tuning; the rules are in include/ernie/dataset.h.
 #include "ernie/dataset.h"
 
+#include "tokenizer/unicode.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
@@ -50,34 +52,6 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-// Byte offset of the first invalid UTF-8 sequence (overlong, surrogate, > U+10FFFF, truncated,
-// stray continuation byte), or npos when the text is valid.
-size_t invalid_utf8_at(std::string_view s) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const size_t n = s.size();
-  size_t i = 0;
-  while (i < n) {
-    const unsigned char c = p[i];
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t len;
-    char32_t cp, min;
-    if ((c & 0xE0) == 0xC0) len = 2, cp = c & 0x1F, min = 0x80;
-    else if ((c & 0xF0) == 0xE0) len = 3, cp = c & 0x0F, min = 0x800;
-    else if ((c & 0xF8) == 0xF0) len = 4, cp = c & 0x07, min = 0x10000;
-    else return i;
-    if (i + len > n) return i;
-    for (size_t k = 1; k < len; ++k) {
-      if ((p[i + k] & 0xC0) != 0x80) return i;
-      cp = (cp << 6) | (p[i + k] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return i;
-    i += len;
-  }
-  return std::string_view::npos;
-}
 
 // A non-negative decimal integer that fits int32 (digits only, no sign).
 bool parse_index(std::string_view s, int64_t& v) {
@@ -182,7 +156,7 @@ class Reader {
       if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
       if (trim(line).empty()) continue;
       try {
-        const size_t bad = invalid_utf8_at(line);
+        const size_t bad = tokenizer::invalid_utf8_at(line);
         if (bad != std::string_view::npos) throw BadRow("invalid UTF-8 at byte " + std::to_string(bad + 1) + " of the line");
         RawRow row = json_ ? parse_json(line) : parse_tsv(line);
         row.ex.line = line_no;
@@ -447,7 +421,7 @@ LabelSet LabelSet::from_file(const std::filesystem::path& file) {
   std::map<std::string, size_t> first_line;
   for (size_t i = 0; i < lines.size(); ++i) {
     const std::string where = name + ":" + std::to_string(i + 1) + ": ";
-    const size_t bad = invalid_utf8_at(lines[i]);
+    const size_t bad = tokenizer::invalid_utf8_at(lines[i]);
     if (bad != std::string_view::npos) throw Error(where + "invalid UTF-8 at byte " + std::to_string(bad + 1) + " of the line");
     const std::string v(trim(lines[i]));
     if (v.empty()) throw Error(where + "empty label name");

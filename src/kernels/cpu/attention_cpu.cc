@@ -11,6 +11,8 @@
 
 #include <oneapi/dnnl/dnnl.h>
 
+#include "ernie/error.h"
+#include "kernels/cpu/dropout_cpu.h"
 #include "kernels/cpu/vec.h"
 #include "kernels/kernels.h"
 
@@ -28,7 +30,15 @@ inline float dot(const float* a, const float* b, int64_t n) {
 namespace {
 constexpr int64_t kQueryBlock = 128;
 
-void attention_gemm(const AttentionArgs& a) {
+// Dropout element (s, h, i, j) of the probabilities: index prob_index(s, h, i) + j of key's stream.
+inline uint64_t prob_index(const AttentionArgs& a, int64_t s, int64_t h, int64_t i) {
+  const uint64_t m = static_cast<uint64_t>(a.max_positions);
+  return ((static_cast<uint64_t>(s) * a.heads + h) * m + static_cast<uint64_t>(i)) * m;
+}
+
+// With p > 0 (training), dropout on the probabilities before ·V.
+void attention_gemm(const AttentionArgs& a, float p = 0.0f, DropoutKey key = {}) {
+  const float keep_scale = p > 0.0f ? 1.0f / (1.0f - p) : 1.0f;
   const int64_t d = a.head_dim, width = a.heads * a.head_dim, ld = a.ld ? a.ld : width;
   const int64_t tasks = a.sequences * a.heads;
 #pragma omp parallel if (tasks > 1)
@@ -46,7 +56,10 @@ void attention_gemm(const AttentionArgs& a) {
         float* S = scores.data();
         const float* Q = a.q + (begin + i0) * ld + h * d;
         dnnl_sgemm('N', 'T', rows, L, d, 1.0f, Q, ld, K, ld, 0.0f, S, L);
-        for (int64_t i = 0; i < rows; ++i) vec::softmax_row(S + i * L, L, a.scale);
+        for (int64_t i = 0; i < rows; ++i) {
+          vec::softmax_row(S + i * L, L, a.scale);
+          if (p > 0.0f) detail::dropout_span(S + i * L, L, p, keep_scale, key, prob_index(a, s, h, i0 + i));
+        }
         dnnl_sgemm('N', 'N', rows, d, L, 1.0f, S, L, V, ld, 0.0f, a.ctx + (begin + i0) * width + h * d, width);
       }
     }
@@ -121,8 +134,6 @@ void attention(const AttentionArgs& a) {
 // The forward takes its queries in the same 128-row blocks with the same calls as attention(), so
 // at p = 0 its output is bitwise attention()'s. Each task writes its own rows/columns only.
 // ---------------------------------------------------------------------------------------------
-#include "ernie/error.h"
-#include "kernels/cpu/dropout_cpu.h"
 
 namespace ernie::kernels {
 
@@ -138,11 +149,6 @@ void check_train_args(const AttentionArgs& a, float p) {
                     " tokens exceeds max_positions " + std::to_string(a.max_positions));
 }
 
-inline uint64_t prob_index(const AttentionArgs& a, int64_t s, int64_t h, int64_t i) {
-  const uint64_t m = static_cast<uint64_t>(a.max_positions);
-  return ((static_cast<uint64_t>(s) * a.heads + h) * m + static_cast<uint64_t>(i)) * m;
-}
-
 void gemm(char ta, char tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
           const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
   if (dnnl_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) != dnnl_success)
@@ -152,33 +158,7 @@ void gemm(char ta, char tb, int64_t M, int64_t N, int64_t K, float alpha, const 
 
 void attention_forward_train(const AttentionArgs& a, float p, DropoutKey key) {
   check_train_args(a, p);
-  if (p == 0.0f) return attention_gemm(a);
-  const float keep_scale = 1.0f / (1.0f - p);
-  const int64_t d = a.head_dim, width = a.heads * a.head_dim, ld = a.ld ? a.ld : width;
-  const int64_t tasks = a.sequences * a.heads;
-#pragma omp parallel if (tasks > 1)
-  {
-    std::vector<float> scores;
-#pragma omp for schedule(dynamic, 1)
-    for (int64_t task = 0; task < tasks; ++task) {
-      const int64_t s = task / a.heads, h = task % a.heads;
-      const int64_t begin = a.offsets[s], L = a.offsets[s + 1] - begin;
-      const float* K = a.k + begin * ld + h * d;
-      const float* V = a.v + begin * ld + h * d;
-      for (int64_t i0 = 0; i0 < L; i0 += kQueryBlock) {
-        const int64_t rows = std::min(kQueryBlock, L - i0);
-        if (scores.size() < static_cast<size_t>(rows * L)) scores.resize(rows * L);
-        float* S = scores.data();
-        const float* Q = a.q + (begin + i0) * ld + h * d;
-        dnnl_sgemm('N', 'T', rows, L, d, 1.0f, Q, ld, K, ld, 0.0f, S, L);
-        for (int64_t i = 0; i < rows; ++i) {
-          vec::softmax_row(S + i * L, L, a.scale);
-          detail::dropout_span(S + i * L, L, p, keep_scale, key, prob_index(a, s, h, i0 + i));
-        }
-        dnnl_sgemm('N', 'N', rows, d, L, 1.0f, S, L, V, ld, 0.0f, a.ctx + (begin + i0) * width + h * d, width);
-      }
-    }
-  }
+  attention_gemm(a, p, key);
 }
 
 void attention_backward(const AttentionArgs& a, float p, DropoutKey key, const float* dctx, float* dq, float* dk,
