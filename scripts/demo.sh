@@ -2,7 +2,7 @@
 # The main job, end to end: a real corpus from a Debian package (fortunes: quotations in 13
 # categories, like the seed config's 13 labels) -> a WordPiece vocab trained on it -> a small ERNIE
 # whose config is derived from the seed's (explained) -> fine-tuned with `ernie train` -> eval
-# accuracy and predictions -> how to serve it. About 5 minutes on 2 cores.
+# accuracy and predictions -> how to serve it. About 1.5 minutes on 2 cores once built.
 set -euo pipefail
 ERNIE=${1:-build/bin/ernie}
 SEED_CONFIG=configs/ernie-1.0-base-zh.json

@@ -69,6 +69,12 @@ Config classifier_config(Config cfg, const LabelSet& labels, TaskType task, int6
   else
     cfg.id2label = labels.names;
   cfg.labels_given = true;
+  // The file's own label keys describe the old head: the labels above replace them.
+  for (const char* key : {"id2label", "label2id", "num_labels", "num_classes"}) cfg.original.erase(key);
+  if (cfg.original.contains("init_args") && cfg.original["init_args"].is_array())
+    for (auto& a : cfg.original["init_args"])
+      if (a.is_object())
+        for (const char* key : {"id2label", "label2id", "num_labels", "num_classes"}) a.erase(key);
   return cfg;
 }
 
