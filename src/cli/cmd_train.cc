@@ -13,19 +13,18 @@ void add_train_command(CLI::App& app) {
   auto quiet = std::make_shared<bool>(false);
   auto recompute = std::make_shared<std::string>();
   auto dropout = std::make_shared<double>(-1.0);
-  auto* cmd = app.add_subcommand(
-      "train",
-      "Train a sequence classifier (single-label, multi-label or regression; single texts or pairs) from a fresh\n"
-      "initialization (--config) or a checkpoint (--init-from). Prints one JSON line per epoch; OUT becomes a\n"
-      "model folder (config.json with the labels, model.safetensors, vocab) plus metrics.jsonl, eval_report.txt,\n"
-      "training_curves.svg and checkpoint/ for --resume.");
+  auto* cmd = app.add_subcommand("train", "Train or fine-tune a sequence classifier (single/multi-label, regression; texts or pairs)");
+  cmd->footer(
+      "From a fresh initialization (--config) or a checkpoint (--init-from). Prints one JSON line per epoch; OUT becomes\n"
+      "a model folder (config.json with the labels, model.safetensors, vocab) plus metrics.jsonl, eval_report.txt,\n"
+      "training_curves.svg and checkpoint/ for --resume. See docs/TRAINING.md.");
   auto* model = cmd->add_option_group("model", "exactly one of");
   model->add_option("--config", o->config, "Config JSON to initialize from (initializer_range, seed)");
   model->add_option("--init-from", o->init_from, "Model folder to fine-tune (any format ernie loads)");
   model->require_option(1);
   cmd->add_option("--vocab", o->vocab, "vocab.txt (default with --init-from: the folder's tokenizer)");
   cmd->add_flag("--no-lower-case", [o](int64_t) { o->lowercase = false; }, "Keep case with --vocab");
-  cmd->add_option("--train", o->train_file, "Training data: TSV (text[TAB]text_b][TAB]label) or JSON lines")->required();
+  cmd->add_option("--train", o->train_file, "Training data: TSV (text[TAB]label or text_a[TAB]text_b[TAB]label) or JSON lines")->required();
   cmd->add_option("--eval", o->eval_file, "Evaluation data, same format (evaluated after each epoch)");
   cmd->add_option("--labels", o->labels_file, "Label names, one per line (label columns may then be indices)");
   cmd->add_option("--text-field", o->text_field, "JSON lines: field of the text")->default_val("text");

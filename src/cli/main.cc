@@ -13,7 +13,8 @@ void warn(const std::string& message) { std::cerr << "ernie: warning: " << messa
 int main(int argc, char** argv) {
   ernie::cli::tune_openmp_waiting(argv);
   CLI::App app{"ernie " ERNIE_VERSION
-               " -- ERNIE / BERT / RoBERTa encoders in C++: configs, initialization, checkpoints, tokenizer, inference"};
+               " -- ERNIE / BERT / RoBERTa encoders in C++: configs, initialization, checkpoints, tokenizer, inference, "
+               "training, serving"};
   app.set_version_flag("--version", "ernie " ERNIE_VERSION);
   app.require_subcommand(1);
   ernie::cli::add_config_command(app);
