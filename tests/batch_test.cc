@@ -3,6 +3,7 @@
 
 #include "ernie/batch.h"
 #include "ernie/error.h"
+#include "test_util.h"
 
 using namespace ernie;
 
@@ -23,12 +24,7 @@ Config small(const std::string& extra = "") {
 }
 
 std::string error_of(const PaddedInputs& in, const Config& cfg, PackOptions opts = {}) {
-  try {
-    pack_padded(in, cfg, opts);
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
+  return ernie::testing::error_of([&] { pack_padded(in, cfg, opts); });
 }
 
 }  // namespace

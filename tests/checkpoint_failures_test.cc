@@ -13,6 +13,7 @@
 
 namespace fs = std::filesystem;
 using namespace ernie;
+using ernie::testing::error_of;
 using ernie::testing::fixtures_dir;
 using ernie::testing::run_cli;
 using ernie::testing::TempDir;
@@ -21,15 +22,6 @@ namespace {
 
 fs::path ckpt(const std::string& name) { return fixtures_dir() / "checkpoints" / name; }
 std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 std::string pickle_error(const std::string& bytes, const ReadLimits& limits = {}) {
   return error_of([&] { parse_pdparams(bytes.data(), bytes.size(), "x.pdparams", limits); });

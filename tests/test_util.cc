@@ -9,6 +9,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "ernie/error.h"
+
 namespace fs = std::filesystem;
 
 namespace ernie::testing {
@@ -45,6 +47,15 @@ fs::path fixtures_dir() { return source_dir() / "tests" / "fixtures"; }
 fs::path shared_dir() {
   fs::path p = source_dir().parent_path() / "shared";
   return fs::is_directory(p / "data") ? p : fs::path();
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
 }
 
 std::string read_file(const fs::path& p) {

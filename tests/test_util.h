@@ -1,6 +1,7 @@
 // Helpers shared by the tests: running the CLI, temporary folders, and ../shared lookup.
 #pragma once
 #include <filesystem>
+#include <functional>
 #include <string>
 
 namespace ernie::testing {
@@ -30,6 +31,8 @@ std::filesystem::path fixtures_dir();               // tests/fixtures
 std::filesystem::path shared_dir();
 std::string read_file(const std::filesystem::path& p);
 void write_file(const std::filesystem::path& p, const std::string& text);
+// The message of the ernie::Error that f throws; "" when it throws none.
+std::string error_of(const std::function<void()>& f);
 
 }  // namespace ernie::testing
 

@@ -17,12 +17,7 @@ using ::ernie::testing::write_file;
 
 // Runs read_dataset and returns the error message ("" when it succeeds).
 std::string error_of(const std::filesystem::path& file, const DataOptions& o, LabelSet& labels, bool may_add) {
-  try {
-    read_dataset(file, o, labels, may_add);
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
+  return ernie::testing::error_of([&] { read_dataset(file, o, labels, may_add); });
 }
 
 std::string error_of(const TempDir& dir, const std::string& name, const std::string& text,

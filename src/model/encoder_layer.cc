@@ -60,6 +60,25 @@ void prepare_weights(ModelWeights& w, kernels::MatType type, const std::map<std:
 //   x = LayerNorm(a + act(a W_i) W_out)          act(a W_i): [T, I]
 // The residual adds run inside the output projections (y += ...), the activation inside the
 // intermediate projection, so each LayerNorm is one in-place pass over x.
+kernels::AttentionArgs attention_args(const Config& cfg, const Batch& batch, const float* q, const float* k,
+                                      const float* v, float* ctx) {
+  kernels::AttentionArgs a;
+  a.q = q;
+  a.k = k;
+  a.v = v;
+  a.ctx = ctx;
+  a.offsets = batch.offsets.data();
+  a.sequences = batch.rows;
+  a.heads = cfg.num_attention_heads;
+  a.head_dim = cfg.head_dim();
+  a.scale = 1.0f / std::sqrt(static_cast<float>(cfg.head_dim()));
+  a.kind = cfg.position_kind;
+  a.distance = nullptr;   // the caller points it at the layer's distance table when relative
+  a.max_positions = cfg.max_position_embeddings;
+  a.column = batch.column.data();
+  return a;
+}
+
 void encoder_layer_forward(const Config& cfg, const EncoderLayerW& w, const Batch& batch, float* x,
                            Activations& act) {
   const int64_t T = batch.tokens(), H = cfg.hidden_size;
@@ -68,28 +87,15 @@ void encoder_layer_forward(const Config& cfg, const EncoderLayerW& w, const Batc
   kernels::AttentionArgs args;
   if (w.qkv.packed) {   // [T, 3H]: q | k | v in each row (act.q spans the q, k and v buffers)
     apply_linear(w.qkv, x, act.q, T);
-    args.q = act.q;
-    args.k = act.q + H;
-    args.v = act.q + 2 * H;
+    args = attention_args(cfg, batch, act.q, act.q + H, act.q + 2 * H, act.ctx);
     args.ld = 3 * H;
   } else {
     apply_linear(w.query, x, act.q, T);   // [T, H]
     apply_linear(w.key, x, act.k, T);
     apply_linear(w.value, x, act.v, T);
-    args.q = act.q;
-    args.k = act.k;
-    args.v = act.v;
+    args = attention_args(cfg, batch, act.q, act.k, act.v, act.ctx);
   }
-  args.ctx = act.ctx;
-  args.offsets = batch.offsets.data();
-  args.sequences = batch.rows;
-  args.heads = cfg.num_attention_heads;
-  args.head_dim = cfg.head_dim();
-  args.scale = 1.0f / std::sqrt(static_cast<float>(cfg.head_dim()));
-  args.kind = cfg.position_kind;
   args.distance = w.distance;
-  args.max_positions = cfg.max_position_embeddings;
-  args.column = batch.column.data();
   kernels::attention(args);   // ctx: [T, H]
 
   apply_linear(w.attn_out, act.ctx, x, T, Activation::Linear, /*accumulate=*/true);   // x += ctx W_o + b

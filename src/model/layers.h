@@ -83,6 +83,11 @@ struct Activations {
   float *q, *k, *v, *ctx, *tmp, *ffn;   // [T, H] each; ffn [T, I]
 };
 
+// Attention over the packed batch for this config (heads, scale, position kind, offsets); q, k, v
+// and ctx are [T, H] with row stride H (a fused QKV sets ld itself).
+kernels::AttentionArgs attention_args(const Config& cfg, const Batch& batch, const float* q, const float* k,
+                                      const float* v, float* ctx);
+
 // x[T, H] = LayerNorm(word + position + token_type (+ task_type))
 void embeddings_forward(const Config& cfg, const EmbeddingW& w, const Batch& batch, float* x);
 // x[T, H] <- one post-LayerNorm Transformer layer applied to x.

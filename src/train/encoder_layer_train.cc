@@ -13,24 +13,6 @@ namespace ernie::train {
 
 namespace {
 
-kernels::AttentionArgs attention_args(const Config& cfg, const Batch& batch, const float* q, const float* k,
-                                      const float* v, float* ctx) {
-  kernels::AttentionArgs a;
-  a.q = q;
-  a.k = k;
-  a.v = v;
-  a.ctx = ctx;
-  a.offsets = batch.offsets.data();
-  a.sequences = batch.rows;
-  a.heads = cfg.num_attention_heads;
-  a.head_dim = cfg.head_dim();
-  a.scale = 1.0f / std::sqrt(static_cast<float>(cfg.head_dim()));
-  a.kind = cfg.position_kind;
-  a.max_positions = cfg.max_position_embeddings;
-  a.column = batch.column.data();
-  return a;
-}
-
 void linear(const model::LinearW& w, const float* x, float* y, int64_t rows) {
   kernels::linear(x, w.w, w.b, y, rows, w.in, w.out);
 }
@@ -52,7 +34,7 @@ void encoder_layer_forward(const Config& cfg, const model::EncoderLayerW& w, con
   linear(w.query, x, c.q, T);
   linear(w.key, x, c.k, T);
   linear(w.value, x, c.v, T);
-  kernels::attention_forward_train(attention_args(cfg, batch, c.q, c.k, c.v, c.ctx), d.attention, d.key(site(layer, 0)));
+  kernels::attention_forward_train(model::attention_args(cfg, batch, c.q, c.k, c.v, c.ctx), d.attention, d.key(site(layer, 0)));
 
   linear(w.attn_out, c.ctx, c.h1, T);   // h1 = x + dropout(ctx W_o + b_o)
   kernels::dropout(c.h1, T * H, d.hidden, d.key(site(layer, 1)));
@@ -90,7 +72,7 @@ void encoder_layer_backward(const Config& cfg, const model::EncoderLayerW& w, co
   kernels::dropout(s.dh, T * H, d.hidden, d.key(site(layer, 1)));
   linear_backward(w.attn_out, g.attn_out, c.ctx, s.dh, s.dctx, T);
 
-  const auto args = attention_args(cfg, batch, c.q, c.k, c.v, nullptr);
+  const auto args = model::attention_args(cfg, batch, c.q, c.k, c.v, nullptr);
   kernels::attention_backward(args, d.attention, d.key(site(layer, 0)), s.dctx, s.dq, s.dk, s.dv);
   linear_backward(w.query, g.query, x, s.dq, dx, T, true);
   linear_backward(w.key, g.key, x, s.dk, dx, T, true);
