@@ -231,27 +231,30 @@ void linear(const PackedLinear& w, const float* x, float* y, int64_t M, Activati
   const Key key{static_cast<int>(emulate ? MatType::F32 : w.type), K, N, w.b != nullptr, static_cast<int>(fused_act ? act : Activation::Linear),
                 accumulate};
   const auto p = primitive(key);
-  std::unordered_map<int, memory> args;
+  // x [M, K] row-major and W [K, N] read from PyTorch's [N, K] (strides {1, K}), in the dtype the
+  // primitive multiplies: fp32, bf16, or fp32 holding bf16-rounded values (emulated bf16).
+  dt type = dt::f32;
+  const void* xs = x;
+  const void* ws = w.W;
   if (emulate) {
     thread_local std::vector<float> xr;
-    float* xs = scratch(xr, M * K);
+    float* xround = scratch(xr, M * K);
 #pragma omp parallel for schedule(static) if (M * K > 1 << 14)
-    for (int64_t m = 0; m < M; ++m) vec::round_bf16_row(x + m * K, xs + m * K, K);
-    args.emplace(DNNL_ARG_SRC, memory({{M, K}, dt::f32, memory::dims{K, 1}}, engine(), xs));
-    args.emplace(DNNL_ARG_WEIGHTS,
-                 memory({{K, N}, dt::f32, memory::dims{1, K}}, engine(), const_cast<float*>(w.wround.data())));
+    for (int64_t m = 0; m < M; ++m) vec::round_bf16_row(x + m * K, xround + m * K, K);
+    xs = xround;
+    ws = w.wround.data();
   } else if (w.type == MatType::BF16) {
     thread_local std::vector<uint16_t> xb;
-    uint16_t* xs = scratch(xb, M * K);
+    uint16_t* xbf16 = scratch(xb, M * K);
 #pragma omp parallel for schedule(static) if (M * K > 1 << 14)
-    for (int64_t m = 0; m < M; ++m) vec::to_bf16_row(x + m * K, xs + m * K, K);
-    args.emplace(DNNL_ARG_SRC, memory({{M, K}, dt::bf16, memory::dims{K, 1}}, engine(), xs));
-    args.emplace(DNNL_ARG_WEIGHTS,
-                 memory({{K, N}, dt::bf16, memory::dims{1, K}}, engine(), const_cast<uint16_t*>(w.wbf16.data())));
-  } else {
-    args.emplace(DNNL_ARG_SRC, memory({{M, K}, dt::f32, memory::dims{K, 1}}, engine(), const_cast<float*>(x)));
-    args.emplace(DNNL_ARG_WEIGHTS, memory({{K, N}, dt::f32, memory::dims{1, K}}, engine(), const_cast<float*>(w.W)));
+    for (int64_t m = 0; m < M; ++m) vec::to_bf16_row(x + m * K, xbf16 + m * K, K);
+    type = dt::bf16;
+    xs = xbf16;
+    ws = w.wbf16.data();
   }
+  std::unordered_map<int, memory> args;
+  args.emplace(DNNL_ARG_SRC, memory({{M, K}, type, memory::dims{K, 1}}, engine(), const_cast<void*>(xs)));
+  args.emplace(DNNL_ARG_WEIGHTS, memory({{K, N}, type, memory::dims{1, K}}, engine(), const_cast<void*>(ws)));
   args.emplace(DNNL_ARG_DST, memory({{M, N}, dt::f32, memory::dims{N, 1}}, engine(), y));
   if (w.b) args.emplace(DNNL_ARG_BIAS, memory({{1, N}, dt::f32, memory::dims{N, 1}}, engine(), const_cast<float*>(w.b)));
   p->matmul.execute(stream(), args);
