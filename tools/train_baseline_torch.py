@@ -31,6 +31,12 @@ from the config), parameters named as transformers names them, initialized as HF
 LayerNorm 1/0). `--check` runs it in eval mode against tools/torch_reference.py's Reference (which
 reproduces transformers' outputs within 1e-6) on the same weights.
 
+Same start (`bench/train/same_start.sh`): `--init-from model.safetensors` takes the initial weights
+from a file (e.g. `ernie init`'s, HF names), `--order ernie` shuffles with ernie.cpp's epoch order
+(Fisher-Yates over Philox4x32-10 draws, written out below from the published algorithm), and
+`--dropout 0` turns dropout off: both engines then see the same numbers and the same batches, and
+their curves differ only by float rounding.
+
 Timing: `seconds` is the wall time of an epoch's training steps (forward, backward, optimizer), not the
 evaluation; `tokens_per_s` counts real (unpadded) tokens of that epoch over those seconds.
 train_loss is the mean cross-entropy over the epoch's examples.
@@ -274,6 +280,49 @@ def evaluate(model, ids, labels, n_labels, batch=64):
 
 
 # --------------------------------------------------------------------------------------------------
+# ernie.cpp's data order (src/train/trainer.cc epoch_order), for --order ernie
+# --------------------------------------------------------------------------------------------------
+M32 = 0xFFFFFFFF
+
+
+def philox4x32(c, k):
+    """Philox4x32-10 (Salmon et al. 2011): counter c[4], key k[2], all uint32."""
+    c, k = list(c), list(k)
+    for r in range(10):
+        if r:
+            k = [(k[0] + 0x9E3779B9) & M32, (k[1] + 0xBB67AE85) & M32]
+        p0, p1 = 0xD2511F53 * c[0], 0xCD9E8D57 * c[2]
+        c = [(p1 >> 32) ^ c[1] ^ k[0], p1 & M32, (p0 >> 32) ^ c[3] ^ k[1], p0 & M32]
+    return c
+
+
+def ernie_epoch_order(n, seed, epoch):
+    """Fisher-Yates from the end; draw i is word 0 of philox({i, stream}, seed), as float32 in (0, 1)."""
+    stream = 0x0DA7A000 + epoch
+    order = list(range(n))
+    for i in range(n - 1, 0, -1):
+        r = philox4x32([i & M32, i >> 32, stream & M32, stream >> 32], [seed & M32, seed >> 32])
+        u = np.float32((r[0] + 0.5) / 4294967296.0)
+        j = min(int(u * np.float32(i + 1)), i)
+        order[i], order[j] = order[j], order[i]
+    return order
+
+
+def load_initial_weights(model, path):
+    sys.path.insert(0, HERE)
+    from torch_reference import load_safetensors
+    src = load_safetensors(path)
+    state = model.state_dict()
+    missing = [k for k in state if k not in src]
+    if missing:
+        sys.exit(f"{path}: lacks {missing[0]} (and {len(missing) - 1} more)")
+    for k, t in state.items():
+        if tuple(src[k].shape) != tuple(t.shape):
+            sys.exit(f"{path}: {k} has shape {src[k].shape}, the model wants {tuple(t.shape)}")
+        t.copy_(torch.from_numpy(src[k].astype(np.float32)))
+
+
+# --------------------------------------------------------------------------------------------------
 def check_against_reference(model, cfg, n_labels):
     sys.path.insert(0, HERE)
     from torch_reference import Reference
@@ -319,6 +368,11 @@ def main():
     ap.add_argument("--max-len", type=int, default=64)
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--dropout", type=float, help="override every dropout probability (0: off)")
+    ap.add_argument("--init-from", help="initial weights: a model.safetensors with HF names (e.g. ernie init's)")
+    ap.add_argument("--order", choices=["torch", "ernie"], default="torch",
+                    help="epoch order: torch.randperm seeded with seed + epoch, or ernie.cpp's (same batches)")
+    ap.add_argument("--print-steps", type=int, default=0, help="print the loss of the first N steps")
     ap.add_argument("--check", action="store_true", help="cross-check the model against Reference first")
     a = ap.parse_args()
 
@@ -332,6 +386,8 @@ def main():
                intermediate_size=a.intermediate_size)
     for k in ("id2label", "label2id"):
         cfg.pop(k, None)
+    if a.dropout is not None:
+        cfg.update(hidden_dropout_prob=a.dropout, attention_probs_dropout_prob=a.dropout, classifier_dropout=a.dropout)
 
     tr_texts, tr_labels = read_tsv(a.train)
     ev_texts, ev_labels = read_tsv(a.eval)
@@ -342,6 +398,9 @@ def main():
     tok_seconds = time.perf_counter() - t0
 
     model = ErnieForSequenceClassification(cfg, len(classes))
+    if a.init_from:
+        with torch.no_grad():
+            load_initial_weights(model, a.init_from)
     if a.check:
         check_against_reference(model, cfg, len(classes))
     no_decay = lambda name: name.endswith(".bias") or "LayerNorm" in name
@@ -369,7 +428,10 @@ def main():
     total_seconds, total_tokens = 0.0, 0
     y_all = torch.tensor(tr_labels)
     for epoch in range(1, a.epochs + 1):
-        order = torch.randperm(len(tr_ids), generator=torch.Generator().manual_seed(a.seed + epoch)).tolist()
+        if a.order == "ernie":
+            order = ernie_epoch_order(len(tr_ids), a.seed, epoch)
+        else:
+            order = torch.randperm(len(tr_ids), generator=torch.Generator().manual_seed(a.seed + epoch)).tolist()
         loss_sum, tokens = 0.0, 0
         t0 = time.perf_counter()
         for s in range(0, len(order), a.batch_size):
@@ -382,6 +444,8 @@ def main():
                 torch.nn.utils.clip_grad_norm_(model.parameters(), a.max_grad_norm)
             opt.step()
             sched.step()
+            if sched.last_epoch <= a.print_steps:
+                print(json.dumps({"step": sched.last_epoch, "loss": float(loss)}), flush=True)
             loss_sum += float(loss) * len(idx)
             tokens += int(m.sum())
         seconds = time.perf_counter() - t0
