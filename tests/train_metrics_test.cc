@@ -1,4 +1,5 @@
-// Fine-tuning metrics (sklearn definitions, hand-computed cases), reports and the training-curves SVG.
+// Fine-tuning metrics (sklearn definitions, hand-computed cases), entity chunks and P/R/F1 (seqeval's
+// default mode), reports and the training-curves SVG.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -218,6 +219,121 @@ TEST(TrainMetrics, RegressionHandComputed) {
                                        "\"spearman\":null,\"count\":3}");
   EXPECT_THROW(regression_metrics({1}, {1, 2}), Error);
   EXPECT_NEAR(regression_metrics({3, 2, 1}, {1, 2, 3}).pearson, -1.0, 1e-12);
+}
+
+// ------------------------------------------------------------------------------------------------
+// Entities (token classification)
+
+using Tags = std::vector<std::string>;
+using Chunks = std::vector<Chunk>;
+
+TEST(TrainMetricsEntities, ChunksFromIob2Iob1AndIobes) {
+  // IOB2: B starts, I continues the same type, B right after a chunk starts another.
+  EXPECT_EQ(extract_chunks({"B-PER", "I-PER", "O", "B-LOC", "B-LOC", "I-LOC"}),
+            (Chunks{{"PER", 0, 2}, {"LOC", 3, 4}, {"LOC", 4, 6}}));
+  // I after O (and at the start) starts a chunk, as IOB1 reads it.
+  EXPECT_EQ(extract_chunks({"O", "I-PER", "I-PER", "O"}), (Chunks{{"PER", 1, 3}}));
+  EXPECT_EQ(extract_chunks({"I-ORG"}), (Chunks{{"ORG", 0, 1}}));
+  EXPECT_EQ(extract_chunks({"I-LOC", "B-LOC", "I-LOC"}), (Chunks{{"LOC", 0, 1}, {"LOC", 1, 3}}));
+  // A type change inside a chunk ends it and starts the new type's chunk.
+  EXPECT_EQ(extract_chunks({"B-PER", "I-LOC", "I-LOC", "I-PER"}),
+            (Chunks{{"PER", 0, 1}, {"LOC", 1, 3}, {"PER", 3, 4}}));
+  // IOBES: E ends its chunk, S is one word, I after E starts a new chunk.
+  EXPECT_EQ(extract_chunks({"S-PER", "B-LOC", "E-LOC", "I-LOC", "E-LOC", "E-LOC"}),
+            (Chunks{{"PER", 0, 1}, {"LOC", 1, 3}, {"LOC", 3, 5}, {"LOC", 5, 6}}));
+  // Tags without a B-/I-/E-/S- prefix are one-word chunks named by the whole tag.
+  EXPECT_EQ(extract_chunks({"LOC", "LOC", "O", "MISC", "B-", "X-PER"}),
+            (Chunks{{"LOC", 0, 1}, {"LOC", 1, 2}, {"MISC", 3, 4}, {"B-", 4, 5}, {"X-PER", 5, 6}}));
+  EXPECT_EQ(extract_chunks({"O", "O"}), Chunks{});
+  EXPECT_EQ(extract_chunks({}), Chunks{});
+}
+
+// Sentence 1: truth PER[0,2) LOC[3,4); predicted PER[0,1) (wrong end) LOC[3,4) (right).
+// Sentence 2: truth LOC[0,2) ORG[3,4); predicted LOC[0,2) (right), PER[2,3) (wrong), and I-ORG
+//   after B-PER starts ORG[3,4) (right).
+// Sentence 3: truth none; predicted MISC[0,1) (wrong).
+//   LOC  true 2, predicted 2, correct 2 -> P 1, R 1, F1 1
+//   MISC true 0, predicted 1, correct 0 -> 0, 0, 0
+//   ORG  true 1, predicted 1, correct 1 -> 1, 1, 1
+//   PER  true 1, predicted 2, correct 0 -> 0, 0, 0
+//   micro: 3 correct of 6 predicted and 4 true -> P 1/2, R 3/4, F1 2 * 3/8 / (5/4) = 3/5
+//   macro over the 4 types: P 1/2, R 1/2, F1 1/2; weighted by support (2, 0, 1, 1): 3/4 each.
+TEST(TrainMetricsEntities, HandComputedPrecisionRecallF1) {
+  const std::vector<Tags> truth = {{"B-PER", "I-PER", "O", "B-LOC"}, {"B-LOC", "I-LOC", "O", "B-ORG"}, {"O", "O"}};
+  const std::vector<Tags> pred = {{"B-PER", "O", "O", "B-LOC"}, {"B-LOC", "I-LOC", "B-PER", "I-ORG"}, {"B-MISC", "O"}};
+  const EntityMetrics m = entity_metrics(truth, pred);
+  EXPECT_EQ(m.types, (Tags{"LOC", "MISC", "ORG", "PER"}));
+  EXPECT_EQ(m.true_chunks, 4);
+  EXPECT_EQ(m.predicted_chunks, 6);
+  EXPECT_EQ(m.correct_chunks, 3);
+  EXPECT_DOUBLE_EQ(m.precision, 0.5);
+  EXPECT_DOUBLE_EQ(m.recall, 0.75);
+  EXPECT_DOUBLE_EQ(m.f1, 0.6);
+  ASSERT_EQ(m.per_type.size(), 4u);
+  const double expected[4][3] = {{1, 1, 1}, {0, 0, 0}, {1, 1, 1}, {0, 0, 0}};
+  const int64_t support[4] = {2, 0, 1, 1}, predicted[4] = {2, 1, 1, 2};
+  for (int k = 0; k < 4; ++k) {
+    EXPECT_DOUBLE_EQ(m.per_type[k].precision, expected[k][0]) << m.types[k];
+    EXPECT_DOUBLE_EQ(m.per_type[k].recall, expected[k][1]) << m.types[k];
+    EXPECT_DOUBLE_EQ(m.per_type[k].f1, expected[k][2]) << m.types[k];
+    EXPECT_EQ(m.per_type[k].support, support[k]) << m.types[k];
+    EXPECT_EQ(m.per_type[k].predicted, predicted[k]) << m.types[k];
+  }
+  EXPECT_DOUBLE_EQ(m.macro_precision, 0.5);
+  EXPECT_DOUBLE_EQ(m.macro_recall, 0.5);
+  EXPECT_DOUBLE_EQ(m.macro_f1, 0.5);
+  EXPECT_DOUBLE_EQ(m.weighted_precision, 0.75);
+  EXPECT_DOUBLE_EQ(m.weighted_recall, 0.75);
+  EXPECT_DOUBLE_EQ(m.weighted_f1, 0.75);
+
+  // seqeval's report layout (sklearn's): names right-aligned to 12, columns of 9 after a space.
+  EXPECT_EQ(entity_report_text(m),
+            "              precision    recall  f1-score   support\n"
+            "\n"
+            "         LOC     1.0000    1.0000    1.0000         2\n"
+            "        MISC     0.0000    0.0000    0.0000         0\n"
+            "         ORG     1.0000    1.0000    1.0000         1\n"
+            "         PER     0.0000    0.0000    0.0000         1\n"
+            "\n"
+            "   micro avg     0.5000    0.7500    0.6000         4\n"
+            "   macro avg     0.5000    0.5000    0.5000         4\n"
+            "weighted avg     0.7500    0.7500    0.7500         4\n");
+  EXPECT_EQ(entity_report_json(m),
+            "{\"precision\":0.5,\"recall\":0.75,\"f1\":0.6,\"macro_precision\":0.5,\"macro_recall\":0.5,"
+            "\"macro_f1\":0.5,\"weighted_precision\":0.75,\"weighted_recall\":0.75,\"weighted_f1\":0.75,"
+            "\"true_entities\":4,\"predicted_entities\":6,\"correct_entities\":3,\"types\":["
+            "{\"label\":\"LOC\",\"index\":0,\"precision\":1,\"recall\":1,\"f1\":1,\"support\":2,\"predicted\":2},"
+            "{\"label\":\"MISC\",\"index\":1,\"precision\":0,\"recall\":0,\"f1\":0,\"support\":0,\"predicted\":1},"
+            "{\"label\":\"ORG\",\"index\":2,\"precision\":1,\"recall\":1,\"f1\":1,\"support\":1,\"predicted\":1},"
+            "{\"label\":\"PER\",\"index\":3,\"precision\":0,\"recall\":0,\"f1\":0,\"support\":1,\"predicted\":2}]}");
+}
+
+TEST(TrainMetricsEntities, PerfectAndAllWrongPredictions) {
+  const std::vector<Tags> truth = {{"B-PER", "I-PER", "O", "B-LOC"}, {"O", "B-ORG", "I-ORG"}};
+  const EntityMetrics perfect = entity_metrics(truth, truth);
+  EXPECT_EQ(perfect.correct_chunks, 3);
+  EXPECT_DOUBLE_EQ(perfect.precision, 1.0);
+  EXPECT_DOUBLE_EQ(perfect.recall, 1.0);
+  EXPECT_DOUBLE_EQ(perfect.f1, 1.0);
+  EXPECT_DOUBLE_EQ(perfect.macro_f1, 1.0);
+  // Every boundary or type wrong: 3 true, 3 predicted, none correct.
+  const EntityMetrics wrong = entity_metrics(truth, {{"B-PER", "B-PER", "O", "B-ORG"}, {"O", "B-ORG", "O"}});
+  EXPECT_EQ(wrong.true_chunks, 3);
+  EXPECT_EQ(wrong.predicted_chunks, 4);
+  EXPECT_EQ(wrong.correct_chunks, 0);
+  EXPECT_DOUBLE_EQ(wrong.precision, 0.0);
+  EXPECT_DOUBLE_EQ(wrong.recall, 0.0);
+  EXPECT_DOUBLE_EQ(wrong.f1, 0.0);
+  EXPECT_DOUBLE_EQ(wrong.macro_f1, 0.0);
+  // Nothing predicted: precision 0/0 = 0 (seqeval's zero_division), recall 0.
+  const EntityMetrics none = entity_metrics(truth, {{"O", "O", "O", "O"}, {"O", "O", "O"}});
+  EXPECT_EQ(none.predicted_chunks, 0);
+  EXPECT_DOUBLE_EQ(none.precision, 0.0);
+  EXPECT_DOUBLE_EQ(none.recall, 0.0);
+  EXPECT_DOUBLE_EQ(none.f1, 0.0);
+  // Sentences must pair up.
+  EXPECT_THROW(entity_metrics(truth, {{"O"}}), Error);
+  EXPECT_THROW(entity_metrics(truth, {{"O", "O", "O", "O"}, {"O"}}), Error);
 }
 
 // ------------------------------------------------------------------------------------------------

@@ -1,12 +1,20 @@
-// Fine-tuning data: TSV and JSON-lines files read into labelled examples (ernie train).
+// Fine-tuning data: TSV, JSON-lines and CoNLL files read into labelled examples (ernie train).
 //
-// Formats (chosen by extension: .jsonl / .json are JSON lines, anything else is TSV):
+// Formats (DataOptions::format; Auto chooses by extension: .jsonl / .json are JSON lines,
+// .conll / .bio / .iob / .iob2 are CoNLL, anything else is TSV):
 //   TSV         text<TAB>label  or  text_a<TAB>text_b<TAB>label. The column count is fixed by the
 //               first non-empty row (DataOptions::columns to force it); later rows must agree.
 //   JSON lines  one object per line; texts from DataOptions::text_field (and text_b_field for pairs),
 //               the label from label_field (CLUE style: --text-field sentence --label-field label_desc).
-// Both: UTF-8 (validated), a leading BOM and CRLF line ends tolerated, empty (or all-blank) lines
-// skipped; line numbers count every physical line from 1.
+//   CoNLL       token classification only: one token per line, columns separated by blanks (tabs or
+//               spaces), the first column the word and the last the tag (`word TAG`, or CoNLL-2003's
+//               `word POS CHUNK TAG`); a blank line ends a sentence (runs of blank lines are one
+//               break); `-DOCSTART-` lines end the sentence and are skipped. One Example per
+//               sentence (words, tags); Example::line is the line of its first token. A line with
+//               one column or invalid UTF-8 is a bad row: with skip_bad_rows its whole sentence is
+//               skipped (counted once).
+// All: UTF-8 (validated), a leading BOM and CRLF line ends tolerated, empty (or all-blank) lines
+// skipped (CoNLL: they separate sentences); line numbers count every physical line from 1.
 //
 // Labels, per task (TaskType, named like HF's problem_type):
 //   single_label_classification  the label is a name or an index (see LabelSet) -> Example::label.
@@ -16,6 +24,8 @@
 //   regression                   TSV: one or more floats separated by ','; JSON: a number, a
 //                                numeric string or an array of numbers -> Example::targets; every
 //                                row must have as many values as the first.
+//   token_classification         CoNLL: a tag per word (names only, never indices) -> Example::tags.
+//                                The task of every CoNLL file, and only of CoNLL files.
 // Label values are trimmed of ASCII blanks. JSON integers are matched as their decimal text.
 //
 // Errors are ernie::Error with a single line `FILE:LINE: what is wrong`, e.g.
@@ -26,6 +36,7 @@
 // Dataset::skipped and its message kept in skipped_reasons (the first kMaxSkippedReasons) instead.
 // An unknown label or an out-of-range label index is always fatal: it means the label set does not
 // fit the data (wrong --labels file, eval labels never seen in training), not a damaged row.
+// CoNLL names the line of the unknown tag.
 #pragma once
 #include <cstdint>
 #include <filesystem>
@@ -36,18 +47,27 @@
 
 namespace ernie {
 
-enum class TaskType { SingleLabel, MultiLabel, Regression };
+enum class TaskType { SingleLabel, MultiLabel, Regression, TokenClassification };
 
-// "single_label_classification" | "multi_label_classification" | "regression" (HF problem_type);
-// anything else throws ernie::Error listing the three.
+// "single_label_classification" | "multi_label_classification" | "regression" (HF problem_type)
+// | "token_classification" (ours: HF configs have no problem_type for token classifiers);
+// anything else throws ernie::Error listing the four.
 TaskType parse_task_type(std::string_view name);
 const char* task_type_name(TaskType t);
+
+enum class DataFormat { Auto, Tsv, JsonLines, Conll };
+// "auto" | "tsv" | "jsonl" | "conll"; anything else throws ernie::Error listing them.
+DataFormat parse_data_format(std::string_view name);
+// `format` itself unless Auto, else the format the file's extension names (see the top).
+DataFormat resolve_data_format(const std::filesystem::path& file, DataFormat format);
 
 struct Example {
   std::string text_a, text_b;   // text_b empty for single-text rows
   int32_t label = -1;           // SingleLabel: index into LabelSet::names
   std::vector<float> targets;   // MultiLabel: 0/1 per label; Regression: the values
-  int64_t line = 0;             // 1-based line in its file
+  std::vector<std::string> words;  // TokenClassification: the sentence's words
+  std::vector<int32_t> tags;       // TokenClassification: one index into LabelSet::names per word
+  int64_t line = 0;             // 1-based line in its file (CoNLL: of the sentence's first token)
 };
 
 // Label names in index order (index = model output = id2label key).
@@ -61,6 +81,8 @@ struct Example {
 //    are "0".."max" (index = the integer); otherwise the sorted (byte order) unique values.
 //    A second training file read into the same set appends its unseen names (integers: extends
 //    "0".."max"), never renumbering existing ones.
+//    CoNLL tags are always names: sorted (byte order), except that "O" comes first when present
+//    and the set was empty (so index 0 is "outside", as in most NER label lists).
 //  * not fixed, may_add_labels = false (the eval set after the training set): values are looked
 //    up as names only; an unknown value is an error naming it.
 struct LabelSet {
@@ -82,7 +104,8 @@ struct LabelSet {
 };
 
 struct DataOptions {
-  TaskType task = TaskType::SingleLabel;
+  TaskType task = TaskType::SingleLabel;  // TokenClassification iff the format is CoNLL (else an error)
+  DataFormat format = DataFormat::Auto;
   std::string text_field = "text";    // JSON lines only
   std::string text_b_field;           // JSON lines: set for sentence pairs
   std::string label_field = "label";  // JSON lines only
@@ -105,7 +128,12 @@ struct Dataset {
 Dataset read_dataset(const std::filesystem::path& file, const DataOptions& options, LabelSet& labels,
                      bool may_add_labels);
 
-// Examples per label index (SingleLabel: Example::label; MultiLabel: positive targets).
+// The fields of a line separated by runs of ASCII blanks (space, tab, CR, LF, VT, FF): CoNLL
+// columns, and the words `ernie classify` tags.
+std::vector<std::string_view> blank_fields(std::string_view line);
+
+// Examples per label index (SingleLabel: Example::label; MultiLabel: positive targets;
+// TokenClassification: words per tag).
 std::vector<int64_t> label_counts(const Dataset& data, int32_t num_labels);
 
 }  // namespace ernie

@@ -1,6 +1,7 @@
 // Evaluation metrics for fine-tuning (ernie train): confusion matrix, accuracy, per-class and
 // macro/weighted precision/recall/F1 with scikit-learn's definitions, classification reports (text
-// like sklearn's classification_report, and JSON), multi-label and regression metrics.
+// like sklearn's classification_report, and JSON), multi-label and regression metrics, and the
+// entity (chunk) metrics of token classification as seqeval / conlleval compute them.
 //
 // sklearn conventions followed (sklearn.metrics, default arguments):
 //  * precision = tp / (tp + fp), recall = tp / (tp + fn), F1 = 2PR / (P + R); a 0/0 ratio is 0
@@ -100,6 +101,44 @@ struct RegressionMetrics {
 // predictions and targets of equal length (all outputs of all rows, flattened).
 RegressionMetrics regression_metrics(const std::vector<float>& predictions, const std::vector<float>& targets);
 std::string regression_report_json(const RegressionMetrics& m);
+
+// ------------------------------------------------------------------------------------------------
+// Entities of tag sequences (token classification), as seqeval's default mode and conlleval:
+//  * a tag is "O" or PREFIX-TYPE with PREFIX one of B, I, E, S (IOB2, IOB1 and IOBES all work);
+//    any other tag (no such prefix: "LOC", "B-") is a one-word chunk whose type is the whole tag.
+//  * I-X or E-X continues the open chunk when it has type X and has not ended; otherwise it starts
+//    a new chunk of X (I-X after O or after another type: a new chunk, as IOB1 reads it).
+//  * B-X and S-X start a new chunk; O ends the open one; E-X and S-X end their chunk after them.
+// A predicted chunk is correct when its type, first and last word all equal a true chunk's.
+// Chunks never cross sentences. Micro P/R/F1 count chunks over all types; per type the sklearn
+// conventions above (0/0 = 0); the macro average is over the types of the truth OR the
+// predictions (seqeval), the weighted average by true chunks.
+struct Chunk {
+  std::string type;
+  int64_t begin = 0, end = 0;   // words [begin, end)
+  bool operator==(const Chunk&) const = default;
+};
+
+std::vector<Chunk> extract_chunks(const std::vector<std::string>& tags);
+
+struct EntityMetrics {
+  std::vector<std::string> types;       // sorted (byte order)
+  std::vector<ClassMetrics> per_type;   // support = true chunks, predicted = predicted chunks
+  double precision = 0, recall = 0, f1 = 0;   // micro
+  double macro_precision = 0, macro_recall = 0, macro_f1 = 0;
+  double weighted_precision = 0, weighted_recall = 0, weighted_f1 = 0;
+  int64_t true_chunks = 0, predicted_chunks = 0, correct_chunks = 0;
+};
+
+// truth[i] and predicted[i]: the tags of sentence i (equal lengths, else ernie::Error).
+EntityMetrics entity_metrics(const std::vector<std::vector<std::string>>& truth,
+                             const std::vector<std::vector<std::string>>& predicted);
+// seqeval's classification_report layout: one row per type, then micro, macro and weighted avg.
+std::string entity_report_text(const EntityMetrics& m, int digits = 4);
+// {"precision":..,"recall":..,"f1":..,"macro_precision":..,"macro_recall":..,"macro_f1":..,
+//  "weighted_precision":..,"weighted_recall":..,"weighted_f1":..,"true_entities":n,
+//  "predicted_entities":n,"correct_entities":n,"types":[{"label":"LOC","index":i,..},..]}
+std::string entity_report_json(const EntityMetrics& m);
 
 // Helpers shared by the reports: a JSON number with up to 6 significant decimals ("null" for NaN /
 // infinity), and a JSON string literal (quotes, escapes; input must be UTF-8).

@@ -91,6 +91,14 @@ class Tokenizer {
 
   Encoding encode(std::string_view text, const EncodeOptions& o = {}) const;
   Encoding encode_pair(std::string_view a, std::string_view b, const EncodeOptions& o = {}) const;
+  // Pre-split words, as transformers' is_split_into_words (token classification, run_ner.py):
+  // [CLS] pieces of words[0] .. pieces of words[n-1] [SEP], each word tokenized on its own, token
+  // type 0, truncated to o.max_length tokens (specials included; 0: no limit; padding ignored).
+  // first_piece[w] = the token index of word w's first piece (the one that carries its tag), or -1
+  // for a word that yields no piece (a control character) or was cut off. Offsets are byte spans
+  // in the words joined by single spaces.
+  Encoding encode_words(const std::vector<std::string>& words, const EncodeOptions& o,
+                        std::vector<int64_t>& first_piece) const;
   // On `threads` threads (0: all hardware threads). Padding::Longest pads to the batch's longest.
   // An error in row i is rethrown as "line i+1: ..." (first failing row).
   std::vector<Encoding> encode_batch(const std::vector<std::string_view>& texts, const EncodeOptions& o = {},

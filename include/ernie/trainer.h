@@ -1,5 +1,6 @@
 // Fine-tuning a classifier end to end: data -> tokenizer -> TrainableModel -> AdamW, with eval
 // each epoch, atomic checkpoints, --resume, early stopping, and a complete model folder out.
+// Sequence classification (TSV, JSON lines) and token classification (CoNLL: NER with BIO tags).
 // `ernie train` is a thin command line over run_training().
 #pragma once
 #include <cstdint>
@@ -15,10 +16,13 @@ struct TrainOptions {
   std::filesystem::path config, init_from;
   std::filesystem::path vocab;   // vocab.txt (optional with init_from: the folder's tokenizer)
   bool lowercase = true;         // for --vocab (a model folder's tokenizer_config.json decides otherwise)
-  // Data (TSV or JSON lines, see ernie/dataset.h).
+  // Data (TSV, JSON lines or CoNLL, see ernie/dataset.h).
   std::filesystem::path train_file, eval_file, labels_file;
+  std::string format = "auto";   // auto (by extension) | tsv | jsonl | conll
   std::string text_field = "text", text_b_field, label_field = "label";
-  std::string problem_type;      // "" (from the config or single_label_classification), multi_label_classification, regression
+  // "" (a CoNLL file: token_classification; else the config's, else single_label_classification),
+  // or a name of parse_task_type.
+  std::string problem_type;
   bool skip_bad_rows = false;
   std::filesystem::path out;
   // Recipe.

@@ -1,4 +1,5 @@
-// ernie classify: texts -> tokenizer -> sequence-classification model -> label + probability.
+// ernie classify: texts -> tokenizer -> classification model -> label + probability, or with a
+// token-classification model a tag per word (`word/TAG ...`).
 #include <algorithm>
 #include <cmath>
 #include <iostream>
@@ -6,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/tokenizer_io.h"
+#include "ernie/dataset.h"
 #include "ernie/error.h"
 #include "ernie/model.h"
 #include "serve/inference.h"
@@ -24,11 +26,40 @@ struct ClassifyOptions {
   unsigned threads = 0;
 };
 
+// One text's words with the tag of each word's first piece: `word/TAG ...`, or JSON
+// {"words":[..],"tags":[..],"scores":[..]} (score: the tag's softmax probability). A word without a
+// piece (a control character, or cut off by --max-len) has no tag: bare in text, null in JSON.
+std::string tagged_words(const Config& cfg, const std::vector<std::string>& words,
+                         const std::vector<int64_t>& first_piece, const float* logits /* [tokens, N] */, bool json) {
+  const int64_t N = cfg.num_labels();
+  std::string out = json ? "{\"words\":[" : "", tags, scores;
+  for (size_t w = 0; w < words.size(); ++w) {
+    const bool tagged = first_piece[w] >= 0;
+    std::vector<double> p;
+    int64_t best = 0;
+    if (tagged) {
+      p = serve::label_probabilities(logits + first_piece[w] * N, N, false);
+      best = std::max_element(p.begin(), p.end()) - p.begin();
+    }
+    if (!json) {
+      out += (w ? " " : "") + words[w] + (tagged ? "/" + cfg.id2label[best] : "");
+      continue;
+    }
+    if (w) out += ',', tags += ',', scores += ',';
+    append_json_string(out, words[w]);
+    if (tagged) append_json_string(tags, cfg.id2label[best]);
+    tags += tagged ? "" : "null";
+    scores += tagged ? std::to_string(p[best]) : "null";
+  }
+  return json ? out + "],\"tags\":[" + tags + "],\"scores\":[" + scores + "]}\n" : out + "\n";
+}
+
 void run(const ClassifyOptions& o) {
   const Model model = Model::load(o.model);
   const Config& cfg = model.config();
-  if (cfg.head() != Head::SequenceClassification || cfg.num_labels() < 1)
-    throw Error(o.model + " is not a sequence-classification model (architectures: " +
+  const bool per_token = cfg.head() == Head::TokenClassification;
+  if ((cfg.head() != Head::SequenceClassification && !per_token) || cfg.num_labels() < 1)
+    throw Error(o.model + " is not a sequence- or token-classification model (architectures: " +
                 (cfg.architectures.empty() ? std::string("none") : cfg.architectures[0]) + ")");
   const Tokenizer tok = Tokenizer::from_folder(o.model);
   EncodeOptions eo;
@@ -48,9 +79,17 @@ void run(const ClassifyOptions& o) {
   for (size_t first = 0; first < texts.size(); first += o.batch) {
     const size_t last = std::min(texts.size(), first + o.batch);
     std::vector<Encoding> encs;
+    std::vector<std::vector<std::string>> words;      // token classification: each text's words
+    std::vector<std::vector<int64_t>> first_pieces;   // and the token of each word's first piece
     for (size_t i = first; i < last; ++i) {
       try {
-        encs.push_back(tok.encode(texts[i], eo));
+        if (per_token) {
+          const auto fields = blank_fields(texts[i]);
+          words.emplace_back(fields.begin(), fields.end());
+          encs.push_back(tok.encode_words(words.back(), eo, first_pieces.emplace_back()));
+        } else {
+          encs.push_back(tok.encode(texts[i], eo));
+        }
       } catch (const Error& e) {
         throw Error((o.texts.empty() ? "line " : "text ") + std::to_string(i + 1) + ": " + e.what());
       }
@@ -58,6 +97,11 @@ void run(const ClassifyOptions& o) {
     const Batch batch = pack_encodings(encs, cfg);
     const Outputs res = model.forward(batch);
     for (size_t r = 0; r < encs.size(); ++r) {
+      if (per_token) {   // logits [T, N]: row r's tokens start at offsets[r] (every token attended)
+        std::cout << tagged_words(cfg, words[r], first_pieces[r], res.logits.data<float>() + batch.offsets[r] * N,
+                                  o.json);
+        continue;
+      }
       const auto p = serve::label_probabilities(res.logits.data<float>() + static_cast<int64_t>(r) * N, N, multi);
       std::vector<int64_t> order(static_cast<size_t>(N));
       std::iota(order.begin(), order.end(), 0);
@@ -102,11 +146,16 @@ void run(const ClassifyOptions& o) {
 void add_classify_command(CLI::App& app) {
   auto o = std::make_shared<ClassifyOptions>();
   CLI::App* cmd = app.add_subcommand(
-      "classify", "Classify texts with a sequence-classification model folder (config.json, model.safetensors, vocab.txt)");
+      "classify",
+      "Classify texts with a sequence-classification model folder (config.json, model.safetensors, vocab.txt), or tag "
+      "their words with a token-classification model (word/TAG ...)");
   cmd->add_option("--model", o->model, "Model folder with its vocab.txt (or tokenizer.json)")->required();
-  cmd->add_option("texts", o->texts, "Texts to classify (default: one per line from stdin)");
-  cmd->add_flag("--json", o->json, "JSON lines: label, score, top-k and every label's score");
-  cmd->add_option("--top-k", o->top_k, "Print the k most probable labels (default 1)");
+  cmd->add_option("texts", o->texts,
+                  "Texts to classify (default: one per line from stdin); token classification splits them into "
+                  "words at blanks");
+  cmd->add_flag("--json", o->json,
+                "JSON lines: label, score, top-k and every label's score (token classification: words, tags, scores)");
+  cmd->add_option("--top-k", o->top_k, "Print the k most probable labels (default 1; sequence classification)");
   cmd->add_option("--max-len", o->max_len, "Truncate to this many tokens (default: the model's longest input)");
   cmd->add_option("--batch", o->batch, "Texts per forward pass (default 32)")->check(CLI::PositiveNumber);
   cmd->add_option("--errors", o->errors, "Invalid UTF-8: strict (default) | replace");

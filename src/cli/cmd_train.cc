@@ -1,4 +1,4 @@
-// ernie train: fine-tune (or train from scratch) a sequence classifier; see ernie/trainer.h.
+// ernie train: fine-tune (or train from scratch) a sequence or token classifier; see ernie/trainer.h.
 #include <unistd.h>
 
 #include <iostream>
@@ -13,7 +13,8 @@ void add_train_command(CLI::App& app) {
   auto quiet = std::make_shared<bool>(false);
   auto recompute = std::make_shared<std::string>();
   auto dropout = std::make_shared<double>(-1.0);
-  auto* cmd = app.add_subcommand("train", "Train or fine-tune a sequence classifier (single/multi-label, regression; texts or pairs)");
+  auto* cmd = app.add_subcommand(
+      "train", "Train or fine-tune a classifier (single/multi-label, regression; texts or pairs; NER tags from CoNLL)");
   cmd->footer(
       "From a fresh initialization (--config) or a checkpoint (--init-from). Prints one JSON line per epoch; OUT becomes\n"
       "a model folder (config.json with the labels, model.safetensors, vocab) plus metrics.jsonl, eval_report.txt,\n"
@@ -24,16 +25,23 @@ void add_train_command(CLI::App& app) {
   model->require_option(1);
   cmd->add_option("--vocab", o->vocab, "vocab.txt (default with --init-from: the folder's tokenizer)");
   cmd->add_flag("--no-lower-case", [o](int64_t) { o->lowercase = false; }, "Keep case with --vocab");
-  cmd->add_option("--train", o->train_file, "Training data: TSV (text[TAB]label or text_a[TAB]text_b[TAB]label) or JSON lines")->required();
+  cmd->add_option("--train", o->train_file,
+                  "Training data: TSV (text[TAB]label or text_a[TAB]text_b[TAB]label), JSON lines, or CoNLL "
+                  "(word ... TAG per line, blank line between sentences: token classification)")->required();
   cmd->add_option("--eval", o->eval_file, "Evaluation data, same format (evaluated after each epoch)");
-  cmd->add_option("--labels", o->labels_file, "Label names, one per line (label columns may then be indices)");
+  cmd->add_option("--format", o->format,
+                  "auto | tsv | jsonl | conll (auto: .jsonl/.json JSON lines, .conll/.bio/.iob/.iob2 CoNLL, else TSV)")
+      ->default_val("auto")
+      ->check(CLI::IsMember({"auto", "tsv", "jsonl", "conll"}));
+  cmd->add_option("--labels", o->labels_file,
+                  "Label (or CoNLL tag) names, one per line (TSV/JSON label columns may then be indices)");
   cmd->add_option("--text-field", o->text_field, "JSON lines: field of the text")->default_val("text");
   cmd->add_option("--text-b-field", o->text_b_field, "JSON lines: field of the second text (pairs)");
   cmd->add_option("--label-field", o->label_field, "JSON lines: field of the label")->default_val("label");
   cmd->add_option("--problem-type", o->problem_type,
-                  "single_label_classification | multi_label_classification | regression (default: the config's, "
-                  "else single label)");
-  cmd->add_flag("--skip-bad-rows", o->skip_bad_rows, "Skip malformed rows (reported with file:line) instead of failing");
+                  "single_label_classification | multi_label_classification | regression | token_classification "
+                  "(default: token_classification for CoNLL data, else the config's, else single label)");
+  cmd->add_flag("--skip-bad-rows", o->skip_bad_rows, "Skip malformed rows (reported with file:line; CoNLL: the whole sentence) instead of failing");
   cmd->add_option("--out", o->out, "Output model folder")->required();
   cmd->add_option("--epochs", o->epochs, "Passes over the training data")->default_val(3);
   cmd->add_option("--batch-size", o->batch_size, "Sequences per micro-batch")->default_val(32);

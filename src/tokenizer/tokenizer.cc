@@ -178,6 +178,35 @@ Encoding Tokenizer::encode_pair(std::string_view a, std::string_view b, const En
   return assemble(tokenize(a, o.utf8_errors), &pb, o);
 }
 
+Encoding Tokenizer::encode_words(const std::vector<std::string>& words, const EncodeOptions& o,
+                                 std::vector<int64_t>& first_piece) const {
+  const size_t budget = o.max_length == 0 ? SIZE_MAX : (o.max_length > 2 ? o.max_length - 2 : 0);   // pieces
+  Encoding e;
+  auto push = [&e](int32_t id, uint32_t begin, uint32_t end, bool special) {
+    e.ids.push_back(id);
+    e.type_ids.push_back(0);
+    e.attention_mask.push_back(1);
+    e.special_tokens_mask.push_back(special);
+    e.sequence_ids.push_back(special ? -1 : 0);
+    e.offsets.emplace_back(begin, end);
+  };
+  push(cls_id_, 0, 0, true);
+  first_piece.assign(words.size(), -1);
+  std::vector<Piece> pieces;
+  size_t base = 0;   // word w's offset in the words joined by ' '
+  for (size_t w = 0; w < words.size() && e.size() - 1 < budget; ++w) {
+    tokenize(words[w], pieces, o.utf8_errors);
+    for (size_t p = 0; p < pieces.size() && e.size() - 1 < budget; ++p) {
+      if (p == 0) first_piece[w] = static_cast<int64_t>(e.size());
+      push(pieces[p].id, static_cast<uint32_t>(base + pieces[p].begin), static_cast<uint32_t>(base + pieces[p].end),
+           false);
+    }
+    base += words[w].size() + 1;
+  }
+  push(sep_id_, 0, 0, true);
+  return e;
+}
+
 namespace {
 
 // Runs fn(i) for i in [0, n) on `threads` threads; rethrows the first failing index's error

@@ -1,4 +1,4 @@
-// TSV / JSON-lines readers for fine-tuning; the rules are in include/ernie/dataset.h.
+// TSV / JSON-lines / CoNLL readers for fine-tuning; the rules are in include/ernie/dataset.h.
 #include "ernie/dataset.h"
 
 #include "tokenizer/unicode.h"
@@ -24,8 +24,10 @@ TaskType parse_task_type(std::string_view name) {
   if (name == "single_label_classification") return TaskType::SingleLabel;
   if (name == "multi_label_classification") return TaskType::MultiLabel;
   if (name == "regression") return TaskType::Regression;
+  if (name == "token_classification") return TaskType::TokenClassification;
   throw Error("unknown task '" + std::string(name) +
-              "': expected single_label_classification, multi_label_classification or regression");
+              "': expected single_label_classification, multi_label_classification, regression or "
+              "token_classification");
 }
 
 const char* task_type_name(TaskType t) {
@@ -33,8 +35,26 @@ const char* task_type_name(TaskType t) {
     case TaskType::SingleLabel: return "single_label_classification";
     case TaskType::MultiLabel: return "multi_label_classification";
     case TaskType::Regression: return "regression";
+    case TaskType::TokenClassification: return "token_classification";
   }
   return "?";
+}
+
+DataFormat parse_data_format(std::string_view name) {
+  if (name == "auto") return DataFormat::Auto;
+  if (name == "tsv") return DataFormat::Tsv;
+  if (name == "jsonl") return DataFormat::JsonLines;
+  if (name == "conll") return DataFormat::Conll;
+  throw Error("unknown data format '" + std::string(name) + "': expected auto, tsv, jsonl or conll");
+}
+
+DataFormat resolve_data_format(const std::filesystem::path& file, DataFormat format) {
+  if (format != DataFormat::Auto) return format;
+  std::string ext = file.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (ext == ".jsonl" || ext == ".json") return DataFormat::JsonLines;
+  if (ext == ".conll" || ext == ".bio" || ext == ".iob" || ext == ".iob2") return DataFormat::Conll;
+  return DataFormat::Tsv;
 }
 
 namespace {
@@ -101,12 +121,6 @@ std::string read_all(const std::filesystem::path& file) {
   return s;
 }
 
-bool is_json_lines(const std::filesystem::path& file) {
-  std::string ext = file.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
-  return ext == ".jsonl" || ext == ".json";
-}
-
 const char* json_type(const nlohmann::json& v) {
   switch (v.type()) {
     case nlohmann::json::value_t::null: return "null";
@@ -133,7 +147,8 @@ std::string list_names(const LabelSet& labels) {
 // A row before its labels are resolved.
 struct RawRow {
   Example ex;
-  std::vector<std::string> values;  // label values (classification)
+  std::vector<std::string> values;  // label values (classification), CoNLL: one tag per word
+  std::vector<int64_t> value_lines; // CoNLL: the line of each tag
 };
 
 class Reader {
@@ -141,52 +156,31 @@ class Reader {
   Reader(const std::filesystem::path& file, const DataOptions& o, LabelSet& labels, bool may_add)
       : file_(file), name_(file.string()), o_(o), labels_(labels),
         derive_(o.task != TaskType::Regression && may_add && !labels.fixed),
-        json_(is_json_lines(file)) {}
+        format_(resolve_data_format(file, o.format)) {}
 
   Dataset run() {
+    if (format_ == DataFormat::Conll && o_.task != TaskType::TokenClassification)
+      throw Error(name_ + ": CoNLL data is for token_classification, not " + task_type_name(o_.task));
+    if (format_ != DataFormat::Conll && o_.task == TaskType::TokenClassification)
+      throw Error(name_ + ": token_classification needs CoNLL data (word and tag per line: a .conll, .bio, .iob or "
+                  ".iob2 file, or --format conll)");
     const std::string text = read_all(file_);
-    data_.pairs = json_ ? !o_.text_b_field.empty() : o_.columns == 3;
-    if (!json_ && o_.columns != 0 && o_.columns != 2 && o_.columns != 3)
+    data_.pairs = format_ == DataFormat::JsonLines ? !o_.text_b_field.empty() : o_.columns == 3;
+    if (format_ == DataFormat::Tsv && o_.columns != 0 && o_.columns != 2 && o_.columns != 3)
       throw Error("TSV columns must be 2 (text<TAB>label) or 3 (text_a<TAB>text_b<TAB>label)");
     columns_ = o_.columns;
-    std::vector<RawRow> pending;
-    int64_t line_no = 0;
-    for (std::string_view line : split(text, '\n')) {
-      ++line_no;
-      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-      if (trim(line).empty()) continue;
-      try {
-        const size_t bad = tokenizer::invalid_utf8_at(line);
-        if (bad != std::string_view::npos) throw BadRow("invalid UTF-8 at byte " + std::to_string(bad + 1) + " of the line");
-        RawRow row = json_ ? parse_json(line) : parse_tsv(line);
-        row.ex.line = line_no;
-        if (o_.task == TaskType::Regression) {
-          if (n_values_ < 0) n_values_ = static_cast<int64_t>(row.ex.targets.size());
-          if (static_cast<int64_t>(row.ex.targets.size()) != n_values_)
-            throw BadRow("expected " + std::to_string(n_values_) + " regression value" + (n_values_ == 1 ? "" : "s") +
-                         " (as the first row), got " + std::to_string(row.ex.targets.size()));
-          data_.examples.push_back(std::move(row.ex));
-        } else if (derive_) {
-          pending.push_back(std::move(row));
-        } else {
-          data_.examples.push_back(resolve(std::move(row)));
-        }
-      } catch (const BadRow& e) {
-        std::string msg = name_ + ":" + std::to_string(line_no) + ": " + e.what();
-        if (!o_.skip_bad_rows) throw Error(msg);
-        ++data_.skipped;
-        if (data_.skipped_reasons.size() < kMaxSkippedReasons) data_.skipped_reasons.push_back(std::move(msg));
-      }
-    }
+    if (format_ == DataFormat::Conll) read_conll(text);
+    else read_rows(text);
     if (derive_) {
-      extend_labels(pending);
-      data_.examples.reserve(pending.size());
-      for (RawRow& r : pending) data_.examples.push_back(resolve(std::move(r)));
+      extend_labels(pending_);
+      data_.examples.reserve(pending_.size());
+      for (RawRow& r : pending_) data_.examples.push_back(resolve(std::move(r)));
     }
     if (data_.examples.empty()) {
       std::string msg = name_ + ": no examples";
       if (data_.skipped)
-        msg += " (" + std::to_string(data_.skipped) + " bad rows skipped; first: " + data_.skipped_reasons[0] + ")";
+        msg += " (" + std::to_string(data_.skipped) + (format_ == DataFormat::Conll ? " bad sentences" : " bad rows") +
+               " skipped; first: " + data_.skipped_reasons[0] + ")";
       throw Error(msg);
     }
     return std::move(data_);
@@ -194,6 +188,85 @@ class Reader {
 
  private:
   std::string line_prefix(int64_t line) const { return name_ + ":" + std::to_string(line) + ": "; }
+
+  // Throws, or counts and keeps the reason with skip_bad_rows.
+  void bad_row(int64_t line, const BadRow& e) {
+    std::string msg = line_prefix(line) + e.what();
+    if (!o_.skip_bad_rows) throw Error(msg);
+    ++data_.skipped;
+    if (data_.skipped_reasons.size() < kMaxSkippedReasons) data_.skipped_reasons.push_back(std::move(msg));
+  }
+
+  static void check_utf8(std::string_view line) {
+    const size_t bad = tokenizer::invalid_utf8_at(line);
+    if (bad != std::string_view::npos)
+      throw BadRow("invalid UTF-8 at byte " + std::to_string(bad + 1) + " of the line");
+  }
+
+  void accept(RawRow row) {
+    if (derive_) pending_.push_back(std::move(row));
+    else data_.examples.push_back(resolve(std::move(row)));
+  }
+
+  // TSV and JSON lines: one example per non-blank line.
+  void read_rows(const std::string& text) {
+    int64_t line_no = 0;
+    for (std::string_view line : split(text, '\n')) {
+      ++line_no;
+      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      if (trim(line).empty()) continue;
+      try {
+        check_utf8(line);
+        RawRow row = format_ == DataFormat::JsonLines ? parse_json(line) : parse_tsv(line);
+        row.ex.line = line_no;
+        if (o_.task == TaskType::Regression) {
+          if (n_values_ < 0) n_values_ = static_cast<int64_t>(row.ex.targets.size());
+          if (static_cast<int64_t>(row.ex.targets.size()) != n_values_)
+            throw BadRow("expected " + std::to_string(n_values_) + " regression value" + (n_values_ == 1 ? "" : "s") +
+                         " (as the first row), got " + std::to_string(row.ex.targets.size()));
+          data_.examples.push_back(std::move(row.ex));
+        } else {
+          accept(std::move(row));
+        }
+      } catch (const BadRow& e) {
+        bad_row(line_no, e);
+      }
+    }
+  }
+
+  // CoNLL: one example per sentence; a bad line drops its whole sentence (skip_bad_rows).
+  void read_conll(const std::string& text) {
+    RawRow sentence;
+    bool bad = false;
+    auto flush = [&] {
+      if (!bad && !sentence.values.empty()) accept(std::move(sentence));
+      sentence = RawRow();
+      bad = false;
+    };
+    int64_t line_no = 0;
+    for (std::string_view line : split(text, '\n')) {
+      ++line_no;
+      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      const std::vector<std::string_view> cols = blank_fields(line);
+      if (cols.empty() || cols.front() == "-DOCSTART-") {
+        flush();
+        continue;
+      }
+      if (bad) continue;   // the rest of a skipped sentence
+      try {
+        check_utf8(line);
+        if (cols.size() < 2) throw BadRow("expected a word and its tag separated by blanks, got one column");
+        if (sentence.values.empty()) sentence.ex.line = line_no;
+        sentence.ex.words.emplace_back(cols.front());
+        sentence.values.emplace_back(cols.back());
+        sentence.value_lines.push_back(line_no);
+      } catch (const BadRow& e) {
+        bad_row(line_no, e);
+        bad = true;
+      }
+    }
+    flush();
+  }
 
   RawRow parse_tsv(std::string_view line) {
     const std::vector<std::string_view> cols = split(line, '\t');
@@ -238,6 +311,8 @@ class Reader {
         break;
       case TaskType::Regression:
         for (std::string_view part : split(v, ',')) r.ex.targets.push_back(parse_float(part));
+        break;
+      case TaskType::TokenClassification:   // CoNLL only (read_conll)
         break;
     }
   }
@@ -312,6 +387,8 @@ class Reader {
         for (float f : r.ex.targets)
           if (!std::isfinite(f)) throw BadRow(where + " holds a value out of float range");
         break;
+      case TaskType::TokenClassification:   // CoNLL only (read_conll)
+        break;
     }
     return r;
   }
@@ -329,7 +406,15 @@ class Reader {
   }
 
   Example resolve(RawRow r) {
-    if (o_.task == TaskType::SingleLabel) {
+    if (o_.task == TaskType::TokenClassification) {
+      for (size_t i = 0; i < r.values.size(); ++i) {
+        const int32_t k = labels_.index_of(r.values[i]);   // tags are names, never indices
+        if (k < 0)
+          throw Error(line_prefix(r.value_lines[i]) + "unknown tag '" + r.values[i] + "' (tags: " +
+                      list_names(labels_) + ")");
+        r.ex.tags.push_back(k);
+      }
+    } else if (o_.task == TaskType::SingleLabel) {
       r.ex.label = label_index(r.values.at(0), r.ex.line);
     } else if (o_.task == TaskType::MultiLabel) {
       r.ex.targets.assign(labels_.names.size(), 0.0f);
@@ -350,10 +435,10 @@ class Reader {
       }
     bool numbered = true;  // existing names are exactly "0".."n-1"
     for (int32_t i = 0; i < labels_.size(); ++i) numbered = numbered && labels_.names[i] == std::to_string(i);
-    if (all_int && numbered) {
+    if (all_int && numbered && o_.task != TaskType::TokenClassification) {
       for (RawRow& r : rows)
         for (std::string& v : r.values) {
-          int64_t k;
+          int64_t k = 0;
           parse_index(v, k);
           v = std::to_string(k);  // "007" -> "7"
         }
@@ -364,6 +449,7 @@ class Reader {
     for (const RawRow& r : rows)
       for (const std::string& v : r.values)
         if (labels_.index_of(v) < 0) unseen.insert(v);
+    if (o_.task == TaskType::TokenClassification && labels_.empty() && unseen.erase("O")) labels_.add("O");
     for (const std::string& v : unseen) labels_.add(v);
   }
 
@@ -371,13 +457,28 @@ class Reader {
   std::string name_;
   const DataOptions& o_;
   LabelSet& labels_;
-  bool derive_, json_;
+  bool derive_;
+  DataFormat format_;
   int columns_ = 0;
   int64_t n_values_ = -1;
+  std::vector<RawRow> pending_;   // rows waiting for the derived label set
   Dataset data_;
 };
 
 }  // namespace
+
+std::vector<std::string_view> blank_fields(std::string_view line) {
+  std::vector<std::string_view> fields;
+  size_t i = 0;
+  while (i < line.size()) {
+    while (i < line.size() && is_blank(line[i])) ++i;
+    size_t j = i;
+    while (j < line.size() && !is_blank(line[j])) ++j;
+    if (j > i) fields.push_back(line.substr(i, j - i));
+    i = j;
+  }
+  return fields;
+}
 
 // ------------------------------------------------------------------------------------------------
 // LabelSet
@@ -445,6 +546,8 @@ std::vector<int64_t> label_counts(const Dataset& data, int32_t num_labels) {
   std::vector<int64_t> n(static_cast<size_t>(std::max(num_labels, 0)), 0);
   for (const Example& e : data.examples) {
     if (e.label >= 0 && e.label < num_labels) ++n[e.label];
+    for (int32_t t : e.tags)
+      if (t >= 0 && t < num_labels) ++n[t];
     if (e.label < 0)
       for (size_t i = 0; i < e.targets.size() && i < n.size(); ++i)
         if (e.targets[i] > 0.5f) ++n[i];

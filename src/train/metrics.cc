@@ -5,7 +5,9 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <map>
 #include <numeric>
+#include <string_view>
 
 #include "ernie/error.h"
 
@@ -89,6 +91,27 @@ void check_names(const std::vector<std::string>& names, size_t n) {
     throw Error("report: " + std::to_string(names.size()) + " label names for " + std::to_string(n) + " classes");
 }
 
+// sklearn's report layout: width = max(len(longest name), len("weighted avg"), digits); every
+// column "{:>9}" preceded by a space, the name column followed by one.
+size_t report_width(const std::vector<std::string>& names, size_t rows, int digits) {
+  size_t width = std::max<size_t>(12, static_cast<size_t>(std::max(digits, 0)));
+  for (size_t i = 0; i < rows; ++i) width = std::max(width, code_points(name_of(names, i)));
+  return width;
+}
+
+std::string report_column(const std::string& s) { return " " + pad_left(s, 9); }
+
+std::string report_header(size_t width) {
+  return pad_left("", width) + " " + report_column("precision") + report_column("recall") +
+         report_column("f1-score") + report_column("support") + "\n\n";
+}
+
+std::string report_row(size_t width, const std::string& name, double p, double r, double f, int64_t support,
+                       int digits) {
+  return pad_left(name, width) + " " + report_column(fixed(p, digits)) + report_column(fixed(r, digits)) +
+         report_column(fixed(f, digits)) + report_column(std::to_string(support)) + "\n";
+}
+
 std::string class_json(const ClassMetrics& c, const std::string& name, size_t index) {
   return "{\"label\":" + json_string(name) + ",\"index\":" + std::to_string(index) +
          ",\"precision\":" + json_number(c.precision) + ",\"recall\":" + json_number(c.recall) +
@@ -162,26 +185,17 @@ ClassificationMetrics classification_metrics(const ConfusionMatrix& cm) {
 std::string classification_report_text(const ClassificationMetrics& m, const std::vector<std::string>& names,
                                        int digits) {
   check_names(names, m.classes.size());
-  // sklearn: width = max(len(longest name), len("weighted avg"), digits); every column "{:>9}"
-  // preceded by a space, the name column followed by one.
-  size_t width = std::max<size_t>(12, static_cast<size_t>(std::max(digits, 0)));
-  for (size_t i = 0; i < m.classes.size(); ++i) width = std::max(width, code_points(name_of(names, i)));
-  auto col = [](const std::string& s) { return " " + pad_left(s, 9); };
-  std::string out = pad_left("", width) + " " + col("precision") + col("recall") + col("f1-score") + col("support");
-  out += "\n\n";
-  auto row = [&](const std::string& name, double p, double r, double f, int64_t support) {
-    return pad_left(name, width) + " " + col(fixed(p, digits)) + col(fixed(r, digits)) + col(fixed(f, digits)) +
-           col(std::to_string(support)) + "\n";
-  };
+  const size_t width = report_width(names, m.classes.size(), digits);
+  std::string out = report_header(width);
   for (size_t i = 0; i < m.classes.size(); ++i) {
     const ClassMetrics& c = m.classes[i];
-    out += row(name_of(names, i), c.precision, c.recall, c.f1, c.support);
+    out += report_row(width, name_of(names, i), c.precision, c.recall, c.f1, c.support, digits);
   }
   out += "\n";
-  out += pad_left("accuracy", width) + " " + col("") + col("") + col(fixed(m.accuracy, digits)) +
-         col(std::to_string(m.total)) + "\n";
-  out += row("macro avg", m.macro_precision, m.macro_recall, m.macro_f1, m.total);
-  out += row("weighted avg", m.weighted_precision, m.weighted_recall, m.weighted_f1, m.total);
+  out += pad_left("accuracy", width) + " " + report_column("") + report_column("") +
+         report_column(fixed(m.accuracy, digits)) + report_column(std::to_string(m.total)) + "\n";
+  out += report_row(width, "macro avg", m.macro_precision, m.macro_recall, m.macro_f1, m.total, digits);
+  out += report_row(width, "weighted avg", m.weighted_precision, m.weighted_recall, m.weighted_f1, m.total, digits);
   return out;
 }
 
@@ -298,6 +312,129 @@ std::string multilabel_report_json(const MultiLabelMetrics& m, const std::vector
                     json_number(m.macro_recall) + ",\"macro_f1\":" + json_number(m.macro_f1) +
                     ",\"rows\":" + std::to_string(m.rows) + ",\"labels\":[";
   for (size_t i = 0; i < m.labels.size(); ++i) out += (i ? "," : "") + class_json(m.labels[i], name_of(names, i), i);
+  return out + "]}";
+}
+
+// ------------------------------------------------------------------------------------------------
+// entities (token classification)
+
+namespace {
+
+// "O" -> ('O', ""); "B-LOC" -> ('B', "LOC") for B, I, E, S; anything else a one-word chunk ('S', tag).
+std::pair<char, std::string> split_tag(const std::string& tag) {
+  if (tag == "O") return {'O', ""};
+  if (tag.size() > 2 && tag[1] == '-' && std::string_view("BIES").find(tag[0]) != std::string_view::npos)
+    return {tag[0], tag.substr(2)};
+  return {'S', tag};
+}
+
+}  // namespace
+
+std::vector<Chunk> extract_chunks(const std::vector<std::string>& tags) {
+  std::vector<Chunk> out;
+  Chunk open;
+  bool is_open = false;
+  auto close = [&](int64_t end) {
+    if (!is_open) return;
+    open.end = end;
+    out.push_back(open);
+    is_open = false;
+  };
+  const auto n = static_cast<int64_t>(tags.size());
+  for (int64_t i = 0; i < n; ++i) {
+    auto [prefix, type] = split_tag(tags[i]);
+    const bool continues = is_open && (prefix == 'I' || prefix == 'E') && open.type == type;
+    if (!continues) {
+      close(i);
+      if (prefix != 'O') {
+        open = {std::move(type), i, i};
+        is_open = true;
+      }
+    }
+    if (prefix == 'E' || prefix == 'S') close(i + 1);
+  }
+  close(n);
+  return out;
+}
+
+EntityMetrics entity_metrics(const std::vector<std::vector<std::string>>& truth,
+                             const std::vector<std::vector<std::string>>& predicted) {
+  if (truth.size() != predicted.size())
+    throw Error("entity metrics: " + std::to_string(truth.size()) + " true and " + std::to_string(predicted.size()) +
+                " predicted sentences");
+  struct Counts {
+    int64_t truth = 0, predicted = 0, correct = 0;
+  };
+  std::map<std::string, Counts> by_type;   // sorted by type
+  for (size_t s = 0; s < truth.size(); ++s) {
+    if (truth[s].size() != predicted[s].size())
+      throw Error("entity metrics: sentence " + std::to_string(s) + " has " + std::to_string(truth[s].size()) +
+                  " true and " + std::to_string(predicted[s].size()) + " predicted tags");
+    const std::vector<Chunk> t = extract_chunks(truth[s]), p = extract_chunks(predicted[s]);
+    for (const Chunk& c : t) ++by_type[c.type].truth;
+    for (const Chunk& c : p) {
+      ++by_type[c.type].predicted;
+      if (std::find(t.begin(), t.end(), c) != t.end()) ++by_type[c.type].correct;
+    }
+  }
+  EntityMetrics m;
+  for (const auto& [type, k] : by_type) {
+    ClassMetrics c;
+    c.support = k.truth;
+    c.predicted = k.predicted;
+    c.precision = ratio(static_cast<double>(k.correct), static_cast<double>(k.predicted));
+    c.recall = ratio(static_cast<double>(k.correct), static_cast<double>(k.truth));
+    c.f1 = f1_of(c.precision, c.recall);
+    m.types.push_back(type);
+    m.per_type.push_back(c);
+    m.true_chunks += k.truth;
+    m.predicted_chunks += k.predicted;
+    m.correct_chunks += k.correct;
+    m.macro_precision += c.precision;
+    m.macro_recall += c.recall;
+    m.macro_f1 += c.f1;
+    m.weighted_precision += static_cast<double>(k.truth) * c.precision;
+    m.weighted_recall += static_cast<double>(k.truth) * c.recall;
+    m.weighted_f1 += static_cast<double>(k.truth) * c.f1;
+  }
+  const double types = static_cast<double>(m.types.size()), total = static_cast<double>(m.true_chunks);
+  m.macro_precision = ratio(m.macro_precision, types);
+  m.macro_recall = ratio(m.macro_recall, types);
+  m.macro_f1 = ratio(m.macro_f1, types);
+  m.weighted_precision = ratio(m.weighted_precision, total);
+  m.weighted_recall = ratio(m.weighted_recall, total);
+  m.weighted_f1 = ratio(m.weighted_f1, total);
+  m.precision = ratio(static_cast<double>(m.correct_chunks), static_cast<double>(m.predicted_chunks));
+  m.recall = ratio(static_cast<double>(m.correct_chunks), total);
+  m.f1 = f1_of(m.precision, m.recall);
+  return m;
+}
+
+std::string entity_report_text(const EntityMetrics& m, int digits) {
+  const size_t width = report_width(m.types, m.types.size(), digits);
+  std::string out = report_header(width);
+  for (size_t i = 0; i < m.types.size(); ++i) {
+    const ClassMetrics& c = m.per_type[i];
+    out += report_row(width, m.types[i], c.precision, c.recall, c.f1, c.support, digits);
+  }
+  out += "\n";
+  out += report_row(width, "micro avg", m.precision, m.recall, m.f1, m.true_chunks, digits);
+  out += report_row(width, "macro avg", m.macro_precision, m.macro_recall, m.macro_f1, m.true_chunks, digits);
+  out += report_row(width, "weighted avg", m.weighted_precision, m.weighted_recall, m.weighted_f1, m.true_chunks,
+                    digits);
+  return out;
+}
+
+std::string entity_report_json(const EntityMetrics& m) {
+  std::string out = "{\"precision\":" + json_number(m.precision) + ",\"recall\":" + json_number(m.recall) +
+                    ",\"f1\":" + json_number(m.f1) + ",\"macro_precision\":" + json_number(m.macro_precision) +
+                    ",\"macro_recall\":" + json_number(m.macro_recall) + ",\"macro_f1\":" + json_number(m.macro_f1) +
+                    ",\"weighted_precision\":" + json_number(m.weighted_precision) + ",\"weighted_recall\":" +
+                    json_number(m.weighted_recall) + ",\"weighted_f1\":" + json_number(m.weighted_f1) +
+                    ",\"true_entities\":" + std::to_string(m.true_chunks) + ",\"predicted_entities\":" +
+                    std::to_string(m.predicted_chunks) + ",\"correct_entities\":" +
+                    std::to_string(m.correct_chunks) + ",\"types\":[";
+  for (size_t i = 0; i < m.types.size(); ++i) out += (i ? "," : "") + class_json(m.per_type[i], m.types[i], i);
   return out + "]}";
 }
 

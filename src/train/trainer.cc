@@ -53,16 +53,23 @@ Tokenizer load_tokenizer(const TrainOptions& o) {
   throw Error("no tokenizer: give --vocab (or --init-from a model folder that has one)");
 }
 
-TaskType task_of(const TrainOptions& o, const Config& base) {
+// An explicit --problem-type that does not fit the data's format is refused by read_dataset.
+TaskType task_of(const TrainOptions& o, const Config& base, DataFormat format) {
   if (!o.problem_type.empty()) return parse_task_type(o.problem_type);
+  if (format == DataFormat::Conll) return TaskType::TokenClassification;
   if (!base.problem_type.empty()) return parse_task_type(base.problem_type);
   return TaskType::SingleLabel;
 }
 
-// The classifier's config: the base config with a sequence-classification head over `labels`.
+Head head_of(TaskType task) {
+  return task == TaskType::TokenClassification ? Head::TokenClassification : Head::SequenceClassification;
+}
+
+// The classifier's config: the base config with a sequence- or token-classification head over `labels`.
 Config classifier_config(Config cfg, const LabelSet& labels, TaskType task, int64_t regression_outputs) {
-  cfg.architectures = {std::string(class_prefix(cfg.model_type)) + "ForSequenceClassification"};
-  cfg.problem_type = task_type_name(task);
+  cfg.architectures = {std::string(class_prefix(cfg.model_type)) + to_string(head_of(task))};
+  // transformers' problem_type only names the sequence-classification losses.
+  cfg.problem_type = task == TaskType::TokenClassification ? "" : task_type_name(task);
   cfg.id2label.clear();
   if (task == TaskType::Regression)
     for (int64_t i = 0; i < regression_outputs; ++i) cfg.id2label.push_back("LABEL_" + std::to_string(i));
@@ -116,6 +123,7 @@ struct Encoded {
   std::vector<Encoding> encs;
   std::vector<int32_t> labels;    // [n] single-label
   std::vector<float> targets;     // [n, outputs] multi-label / regression
+  std::vector<std::vector<int32_t>> token_labels;   // token classification: [n][tokens], -100 = ignored
   int64_t outputs = 0;
 };
 
@@ -125,7 +133,15 @@ Encoded encode(const Dataset& data, const Tokenizer& tok, int64_t max_len, TaskT
   Encoded e;
   e.outputs = outputs;
   e.encs.reserve(data.examples.size());
+  std::vector<int64_t> first_piece;
   for (const Example& ex : data.examples) {
+    if (task == TaskType::TokenClassification) {
+      e.encs.push_back(tok.encode_words(ex.words, eo, first_piece));
+      std::vector<int32_t>& labels = e.token_labels.emplace_back(e.encs.back().size(), -100);
+      for (size_t w = 0; w < ex.words.size(); ++w)
+        if (first_piece[w] >= 0) labels[first_piece[w]] = ex.tags[w];
+      continue;
+    }
     e.encs.push_back(data.pairs ? tok.encode_pair(ex.text_a, ex.text_b, eo) : tok.encode(ex.text_a, eo));
     if (task == TaskType::SingleLabel) {
       e.labels.push_back(ex.label);
@@ -151,6 +167,8 @@ Slice make_slice(const Encoded& e, const std::vector<int64_t>& order, int64_t be
     const int64_t k = order[i];
     encs.push_back(e.encs[k]);
     if (!e.labels.empty()) s.targets.labels.push_back(e.labels[k]);
+    if (!e.token_labels.empty())   // packed in row order (pack_encodings)
+      s.targets.labels.insert(s.targets.labels.end(), e.token_labels[k].begin(), e.token_labels[k].end());
     if (e.outputs && !e.targets.empty())
       s.targets.values.insert(s.targets.values.end(), e.targets.begin() + k * e.outputs,
                               e.targets.begin() + (k + 1) * e.outputs);
@@ -176,9 +194,44 @@ std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, int epoch) {
 struct EvalResult {
   double loss = 0;
   double accuracy = 0, macro_f1 = 0;   // (regression: accuracy = NaN, macro_f1 = NaN)
+  double entity_precision = NAN, entity_recall = NAN, entity_f1 = NAN;   // token classification (micro)
   std::string report_text, report_json;
-  double score = 0;                    // higher is better: accuracy, micro-F1 or -MSE
+  double score = 0;                    // higher is better: accuracy, micro-F1 (labels or entities) or -MSE
 };
+
+// Token classification: token accuracy over the tagged words (their first pieces) and entity
+// P/R/F1 over the chunks of each sentence's tagged words (ernie/metrics.h).
+void token_metrics(const Encoded& e, const std::vector<float>& logits, const std::vector<std::string>& names,
+                   EvalResult& out) {
+  const auto N = static_cast<int64_t>(names.size());
+  ConfusionMatrix cm(static_cast<int32_t>(N));
+  std::vector<std::vector<std::string>> truth(e.token_labels.size()), predicted(e.token_labels.size());
+  int64_t t = 0;   // row into logits [T, N]
+  for (size_t i = 0; i < e.token_labels.size(); ++i)
+    for (const int32_t label : e.token_labels[i]) {
+      const float* z = logits.data() + t++ * N;
+      if (label == -100) continue;
+      const auto p = static_cast<int32_t>(std::max_element(z, z + N) - z);
+      cm.add(label, p);
+      truth[i].push_back(names[label]);
+      predicted[i].push_back(names[p]);
+    }
+  const EntityMetrics m = entity_metrics(truth, predicted);
+  out.accuracy = classification_metrics(cm).accuracy;
+  out.macro_f1 = m.macro_f1;
+  out.entity_precision = m.precision;
+  out.entity_recall = m.recall;
+  out.entity_f1 = m.f1;
+  out.score = m.f1;
+  char accuracy[64];
+  std::snprintf(accuracy, sizeof accuracy, "token accuracy %.4f (%lld tagged words)\n\n", out.accuracy,
+                static_cast<long long>(cm.total()));
+  out.report_text = accuracy + std::string("Entities (micro avg: every chunk counts once)\n") + entity_report_text(m) +
+                    "\nTag confusion matrix (rows: truth, columns: predicted)\n" + confusion_matrix_text(cm, names);
+  out.report_json = "{\"token_accuracy\":" + json_number(out.accuracy) + ",\"tagged_words\":" +
+                    std::to_string(cm.total()) + ",\"entities\":" + entity_report_json(m) +
+                    ",\"confusion_matrix\":" + confusion_matrix_json(cm, names) + "}";
+}
 
 EvalResult evaluate(TrainableModel& model, const Encoded& e, TaskType task, const std::vector<std::string>& names,
                     int64_t batch_size) {
@@ -187,17 +240,25 @@ EvalResult evaluate(TrainableModel& model, const Encoded& e, TaskType task, cons
   std::vector<int64_t> order(n);
   std::iota(order.begin(), order.end(), 0);
   std::vector<float> logits;
-  double loss_sum = 0;
+  double loss_sum = 0, weight_sum = 0;
   for (int64_t b = 0; b < n; b += batch_size) {
     const int64_t end = std::min(n, b + batch_size);
     const Slice s = make_slice(e, order, b, end, cfg);
     const StepResult r = model.evaluate(s.batch, s.targets);
-    loss_sum += r.loss * static_cast<double>(end - b);
+    // The batch's loss is a mean over its rows, or over its tagged tokens (token classification).
+    const auto weight = static_cast<double>(task == TaskType::TokenClassification
+                                                ? std::count_if(s.targets.labels.begin(), s.targets.labels.end(),
+                                                                [](int32_t l) { return l != -100; })
+                                                : end - b);
+    loss_sum += r.loss * weight;
+    weight_sum += weight;
     logits.insert(logits.end(), r.logits.data<float>(), r.logits.data<float>() + r.logits.numel());
   }
   EvalResult out;
-  out.loss = loss_sum / static_cast<double>(std::max<int64_t>(n, 1));
-  if (task == TaskType::SingleLabel) {
+  out.loss = loss_sum / std::max(weight_sum, 1.0);
+  if (task == TaskType::TokenClassification) {
+    token_metrics(e, logits, names, out);
+  } else if (task == TaskType::SingleLabel) {
     ConfusionMatrix cm(static_cast<int32_t>(N));
     for (int64_t i = 0; i < n; ++i) {
       const float* z = logits.data() + i * N;
@@ -363,13 +424,15 @@ void run_training(const TrainOptions& o, const std::function<void(const std::str
   // Config, labels, data.
   Config base = o.init_from.empty() ? load_config(o.config) : load_config(o.init_from);
   if (o.dropout) base.hidden_dropout_prob = base.attention_probs_dropout_prob = *o.dropout, base.classifier_dropout.reset();
-  const TaskType task = task_of(o, base);
+  const DataFormat format = parse_data_format(o.format);
+  const TaskType task = task_of(o, base, resolve_data_format(o.train_file, format));
   const Tokenizer tok = load_tokenizer(o);
   if (static_cast<int64_t>(tok.vocab().size()) > base.vocab_size)
     throw Error("the vocabulary has " + std::to_string(tok.vocab().size()) + " tokens but the config's vocab_size is " +
                 std::to_string(base.vocab_size));
   DataOptions dopt;
   dopt.task = task;
+  dopt.format = format;
   dopt.text_field = o.text_field;
   dopt.text_b_field = o.text_b_field;
   dopt.label_field = o.label_field;
@@ -380,7 +443,7 @@ void run_training(const TrainOptions& o, const std::function<void(const std::str
   // Fine-tuning a classifier on its own labels keeps its head and label order; other labels get
   // a new head (initial_parameters re-initializes what no longer fits).
   if (o.labels_file.empty() && !o.init_from.empty() && base.labels_given &&
-      base.head() == Head::SequenceClassification && task != TaskType::Regression) {
+      base.head() == head_of(task) && task != TaskType::Regression) {
     LabelSet old = LabelSet::from_names(base.id2label);
     if (std::all_of(labels.names.begin(), labels.names.end(), [&](const std::string& n) { return old.index_of(n) >= 0; })) {
       labels = std::move(old);
@@ -397,7 +460,7 @@ void run_training(const TrainOptions& o, const std::function<void(const std::str
   }
   const int64_t outputs = task == TaskType::Regression ? static_cast<int64_t>(train_data.examples.front().targets.size())
                                                         : labels.size();
-  if (task != TaskType::Regression && labels.size() < 2 && task == TaskType::SingleLabel)
+  if (labels.size() < 2 && (task == TaskType::SingleLabel || task == TaskType::TokenClassification))
     throw Error(o.train_file.string() + ": a classifier needs at least 2 labels, found " + std::to_string(labels.size()));
   const Config cfg = classifier_config(base, labels, task, outputs);
   if (const auto errors = validate_config(cfg); !errors.empty())
@@ -491,6 +554,11 @@ void run_training(const TrainOptions& o, const std::function<void(const std::str
       line["eval_loss"] = r.loss;
       line["eval_accuracy"] = std::isnan(r.accuracy) ? json() : json(r.accuracy);
       line["eval_macro_f1"] = std::isnan(r.macro_f1) ? json() : json(r.macro_f1);
+      if (task == TaskType::TokenClassification) {
+        line["eval_entity_precision"] = r.entity_precision;
+        line["eval_entity_recall"] = r.entity_recall;
+        line["eval_entity_f1"] = r.entity_f1;
+      }
       improved = r.score > hist.best_score;
       report_text = r.report_text;
       report_json = r.report_json;
