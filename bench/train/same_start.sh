@@ -34,13 +34,22 @@ echo "== ernie train (dropout $DROPOUT, seed $SEED)"
   --threads 2 --seed "$SEED" --quiet | tee "$WORK/ernie.jsonl"
 echo "== PyTorch, same weights and order"
 /usr/bin/python3 tools/train_baseline_torch.py --ernie "$ERNIE" --init-from "$WORK/init/model.safetensors" \
-  --order ernie --dropout "$DROPOUT" --seed "$SEED" | tee "$WORK/torch.jsonl"
+  --order ernie --dropout "$DROPOUT" --seed "$SEED" --print-steps 40 | tee "$WORK/torch.jsonl"
 
-/usr/bin/python3 - "$WORK/ernie.jsonl" "$WORK/torch.jsonl" <<'PY'
-import json, sys
-def epochs(path):
-    return [j for j in map(json.loads, filter(str.strip, open(path))) if "epoch" in j]
-e, t = epochs(sys.argv[1]), epochs(sys.argv[2])
+/usr/bin/python3 - "$WORK/ernie.jsonl" "$WORK/torch.jsonl" "$WORK/ernie/checkpoint/trainer_state.safetensors" <<'PY'
+import json, struct, sys
+def lines(path):
+    return [json.loads(l) for l in open(path) if l.startswith("{")]
+e = [j for j in lines(sys.argv[1]) if "epoch" in j]
+t = [j for j in lines(sys.argv[2]) if "epoch" in j]
+# Per-step losses: ours from the checkpoint's history (safetensors metadata), PyTorch's printed.
+raw = open(sys.argv[3], "rb").read()
+header = json.loads(raw[8:8 + struct.unpack("<Q", raw[:8])[0]])
+ours = dict(map(tuple, json.loads(header["__metadata__"]["state"])["history"]["step_loss"]))
+steps = [j for j in lines(sys.argv[2]) if "step" in j and "loss" in j]
+worst = max(abs(ours[j["step"]] - j["loss"]) for j in steps)
+print(f"\nfirst {len(steps)} steps: largest |loss difference| {worst:.2e} "
+      f"(step 1: {ours[1]:.6f} vs {steps[0]['loss']:.6f})")
 print("\n| epoch | train loss ernie.cpp | train loss PyTorch | eval accuracy ernie.cpp | eval accuracy PyTorch |")
 print("|---|---|---|---|---|")
 for a, b in zip(e, t):
