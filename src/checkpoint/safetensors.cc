@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
 #include <limits>
 #include <random>
@@ -42,8 +41,6 @@ constexpr int kMaxDepth = 16;                           // a valid header nests 
 [[noreturn]] void fail(const std::string& what, const std::string& problem) {
   throw Error(what + ": " + problem);
 }
-
-std::string errno_text() { return std::strerror(errno); }
 
 // Thrown from the JSON parser callback to stop parsing early (caught inside parse_header).
 struct HeaderAbort {

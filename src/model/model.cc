@@ -256,7 +256,7 @@ struct Binder {
   }
   LinearW linear(const std::string& name) const {
     const Tensor& w = params.at(name + ".weight");
-    return {w.data<float>(), get(name + ".bias"), w.dim(1), w.dim(0)};
+    return {w.data<float>(), get(name + ".bias"), w.dim(1), w.dim(0), nullptr};
   }
   LayerNormW norm(const std::string& name) const { return {get(name + ".weight"), get(name + ".bias")}; }
 };
