@@ -85,6 +85,15 @@ TEST(Tokenizer, BasicPipeline) {
   EXPECT_EQ(tokens(t, "xyz"), (Strs{"[UNK]"}));                    // unmatchable rest: whole word
 }
 
+// Words for tagging: whitespace (incl. U+3000) separates, each CJK ideograph stands alone, other
+// characters stay in their word; an invalid byte stays too (encode_words reports it).
+TEST(Tokenizer, SplitWordsForTagging) {
+  EXPECT_EQ(Tokenizer::split_words("Anna Smith去了 U.S.\xE3\x80\x80北京, ok"),
+            (Strs{"Anna", "Smith", "去", "了", "U.S.", "北", "京", ",", "ok"}));
+  EXPECT_EQ(Tokenizer::split_words(" \t "), Strs{});
+  EXPECT_EQ(Tokenizer::split_words("ab\xFF" "cd 中"), (Strs{"ab\xFF" "cd", "中"}));
+}
+
 TEST(Tokenizer, CombiningMarksAndCanonicalOrder) {
   const Tokenizer t = make();
   // Stacks of marks are stripped whatever their order; a lone mark vanishes.

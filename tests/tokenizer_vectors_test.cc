@@ -154,8 +154,12 @@ TEST(TokenizerVectors, UnitTestVectors) {
         std::vector<std::string> toks;
         for (int32_t id : e.ids) toks.push_back(t.vocab().token(id));
         EXPECT_EQ(toks, c["tokens"].get<std::vector<std::string>>());
-        if (c.contains("ids")) EXPECT_EQ(e.ids, c["ids"].get<std::vector<int32_t>>());
-        if (c.contains("type_ids")) EXPECT_EQ(e.type_ids, c["type_ids"].get<std::vector<int32_t>>());
+        if (c.contains("ids")) {
+          EXPECT_EQ(e.ids, c["ids"].get<std::vector<int32_t>>());
+        }
+        if (c.contains("type_ids")) {
+          EXPECT_EQ(e.type_ids, c["type_ids"].get<std::vector<int32_t>>());
+        }
         if (c.contains("char_offsets")) {
           std::vector<std::vector<uint32_t>> offs;
           for (const auto& [b, en] : e.char_offsets(in)) offs.push_back({b, en});
@@ -164,7 +168,9 @@ TEST(TokenizerVectors, UnitTestVectors) {
       } else {
         const auto ps = t.tokenize(in);
         EXPECT_EQ(token_strings(t, ps), c["tokens"].get<std::vector<std::string>>());
-        if (c.contains("ids")) EXPECT_EQ(ids_of(ps), c["ids"].get<std::vector<int32_t>>());
+        if (c.contains("ids")) {
+          EXPECT_EQ(ids_of(ps), c["ids"].get<std::vector<int32_t>>());
+        }
       }
       ++checked;
     }

@@ -128,10 +128,6 @@ struct Dataset {
 Dataset read_dataset(const std::filesystem::path& file, const DataOptions& options, LabelSet& labels,
                      bool may_add_labels);
 
-// The fields of a line separated by runs of ASCII blanks (space, tab, CR, LF, VT, FF): CoNLL
-// columns, and the words `ernie classify` tags.
-std::vector<std::string_view> blank_fields(std::string_view line);
-
 // Examples per label index (SingleLabel: Example::label; MultiLabel: positive targets;
 // TokenClassification: words per tag).
 std::vector<int64_t> label_counts(const Dataset& data, int32_t num_labels);

@@ -99,6 +99,11 @@ class Tokenizer {
   // in the words joined by single spaces.
   Encoding encode_words(const std::vector<std::string>& words, const EncodeOptions& o,
                         std::vector<int64_t>& first_piece) const;
+  // Raw text -> words for encode_words when tagging: split at Unicode whitespace, and every CJK
+  // ideograph a word of its own (Chinese NER data tags characters). Other characters stay in
+  // their word ("U.S." is one word, as in CoNLL data); invalid UTF-8 bytes are kept for the
+  // tokenizer to report.
+  static std::vector<std::string> split_words(std::string_view text);
   // On `threads` threads (0: all hardware threads). Padding::Longest pads to the batch's longest.
   // An error in row i is rethrown as "line i+1: ..." (first failing row).
   std::vector<Encoding> encode_batch(const std::vector<std::string_view>& texts, const EncodeOptions& o = {},

@@ -7,7 +7,6 @@
 
 #include "cli/commands.h"
 #include "cli/tokenizer_io.h"
-#include "ernie/dataset.h"
 #include "ernie/error.h"
 #include "ernie/model.h"
 #include "serve/inference.h"
@@ -84,8 +83,7 @@ void run(const ClassifyOptions& o) {
     for (size_t i = first; i < last; ++i) {
       try {
         if (per_token) {
-          const auto fields = blank_fields(texts[i]);
-          words.emplace_back(fields.begin(), fields.end());
+          words.push_back(Tokenizer::split_words(texts[i]));
           encs.push_back(tok.encode_words(words.back(), eo, first_pieces.emplace_back()));
         } else {
           encs.push_back(tok.encode(texts[i], eo));
@@ -152,7 +150,7 @@ void add_classify_command(CLI::App& app) {
   cmd->add_option("--model", o->model, "Model folder with its vocab.txt (or tokenizer.json)")->required();
   cmd->add_option("texts", o->texts,
                   "Texts to classify (default: one per line from stdin); token classification splits them into "
-                  "words at blanks");
+                  "words at whitespace, each CJK character a word");
   cmd->add_flag("--json", o->json,
                 "JSON lines: label, score, top-k and every label's score (token classification: words, tags, scores)");
   cmd->add_option("--top-k", o->top_k, "Print the k most probable labels (default 1; sequence classification)");

@@ -9,6 +9,7 @@
 
 #include "ernie/error.h"
 #include "tokenizer/pretokenizer.h"
+#include "tokenizer/unicode.h"
 #include "tokenizer/wordpiece.h"
 
 namespace ernie {
@@ -205,6 +206,36 @@ Encoding Tokenizer::encode_words(const std::vector<std::string>& words, const En
   }
   push(sep_id_, 0, 0, true);
   return e;
+}
+
+std::vector<std::string> Tokenizer::split_words(std::string_view text) {
+  std::vector<std::string> words;
+  std::string word;
+  auto end_word = [&] {
+    if (!word.empty()) words.push_back(std::move(word));
+    word.clear();
+  };
+  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+  for (size_t i = 0; i < text.size();) {
+    char32_t c = 0;
+    const int len = tokenizer::utf8_decode(s, i, text.size(), c);
+    if (len == 0) {   // an invalid byte: part of the word, for encode_words to report
+      word += text[i++];
+      continue;
+    }
+    const uint8_t flags = tokenizer::char_flags(c);
+    if (flags & tokenizer::kSpace) {
+      end_word();
+    } else if (flags & tokenizer::kCjk) {
+      end_word();
+      words.emplace_back(text.substr(i, static_cast<size_t>(len)));
+    } else {
+      word.append(text.substr(i, static_cast<size_t>(len)));
+    }
+    i += static_cast<size_t>(len);
+  }
+  end_word();
+  return words;
 }
 
 namespace {

@@ -66,6 +66,20 @@ struct BadRow : std::runtime_error {
 
 bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f'; }
 
+// The fields of a line separated by runs of ASCII blanks: CoNLL columns.
+std::vector<std::string_view> blank_fields(std::string_view line) {
+  std::vector<std::string_view> fields;
+  size_t i = 0;
+  while (i < line.size()) {
+    while (i < line.size() && is_blank(line[i])) ++i;
+    size_t j = i;
+    while (j < line.size() && !is_blank(line[j])) ++j;
+    if (j > i) fields.push_back(line.substr(i, j - i));
+    i = j;
+  }
+  return fields;
+}
+
 std::string_view trim(std::string_view s) {
   while (!s.empty() && is_blank(s.front())) s.remove_prefix(1);
   while (!s.empty() && is_blank(s.back())) s.remove_suffix(1);
@@ -467,18 +481,6 @@ class Reader {
 
 }  // namespace
 
-std::vector<std::string_view> blank_fields(std::string_view line) {
-  std::vector<std::string_view> fields;
-  size_t i = 0;
-  while (i < line.size()) {
-    while (i < line.size() && is_blank(line[i])) ++i;
-    size_t j = i;
-    while (j < line.size() && !is_blank(line[j])) ++j;
-    if (j > i) fields.push_back(line.substr(i, j - i));
-    i = j;
-  }
-  return fields;
-}
 
 // ------------------------------------------------------------------------------------------------
 // LabelSet
