@@ -9,29 +9,22 @@ set -euo pipefail
 ERNIE=${1:-build/bin/ernie}
 DROPOUT=${2:-0}
 SEED=${3:-42}
-DATA=../shared/data/thucnews-10
-[ -d "$DATA" ] || { echo "needs ../shared/data/thucnews-10 beside the repository" >&2; exit 1; }
-VOCAB=../shared/data/ernie-1.0-vocab/vocab.txt
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
+source bench/train/recipe.sh
 
 # The tiny config with the data's 10 labels, so that the initial classifier fits both engines.
 /usr/bin/python3 - "$DATA/class.txt" "$WORK/config.json" <<'PY'
 import json, sys
-cfg = json.load(open("configs/ernie-1.0-base-zh.json"))
+cfg = json.load(open(sys.argv[2], encoding="utf-8"))
 names = [l.strip() for l in open(sys.argv[1], encoding="utf-8") if l.strip()]
-cfg.update(hidden_size=128, num_hidden_layers=2, num_attention_heads=4, intermediate_size=512,
-           id2label={str(i): n for i, n in enumerate(names)}, label2id={n: i for i, n in enumerate(names)})
+cfg.update(id2label={str(i): n for i, n in enumerate(names)}, label2id={n: i for i, n in enumerate(names)})
 json.dump(cfg, open(sys.argv[2], "w", encoding="utf-8"), ensure_ascii=False, indent=2)
 PY
 "$ERNIE" init --config "$WORK/config.json" --vocab "$VOCAB" --seed "$SEED" --out "$WORK/init" >/dev/null
 
 echo "load: $(uptime)"
 echo "== ernie train (dropout $DROPOUT, seed $SEED)"
-"$ERNIE" train --init-from "$WORK/init" --vocab "$VOCAB" --labels "$DATA/class.txt" \
-  --train "$DATA/dev.txt" --eval "$DATA/test.txt" --out "$WORK/ernie" --epochs 3 --batch-size 32 --lr 1e-3 \
-  --warmup-ratio 0.1 --weight-decay 0.01 --max-seq-len 64 --max-grad-norm 0 --dropout "$DROPOUT" \
-  --threads 2 --seed "$SEED" --quiet | tee "$WORK/ernie.jsonl"
+"$ERNIE" train --init-from "$WORK/init" "${RECIPE[@]}" --out "$WORK/ernie" --dropout "$DROPOUT" --threads 2 \
+  --seed "$SEED" | tee "$WORK/ernie.jsonl"
 echo "== PyTorch, same weights and order"
 /usr/bin/python3 tools/train_baseline_torch.py --ernie "$ERNIE" --init-from "$WORK/init/model.safetensors" \
   --order ernie --dropout "$DROPOUT" --seed "$SEED" --print-steps 40 | tee "$WORK/torch.jsonl"

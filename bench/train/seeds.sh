@@ -9,21 +9,11 @@ ERNIE=${1:-build/bin/ernie}
 WHICH=${2:-ernie}
 shift $(( $# > 2 ? 2 : $# ))
 SEEDS=${*:-42 1 7}
-DATA=../shared/data/thucnews-10
-[ -d "$DATA" ] || { echo "needs ../shared/data/thucnews-10 beside the repository" >&2; exit 1; }
-VOCAB=../shared/data/ernie-1.0-vocab/vocab.txt
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
-sed -e 's/"hidden_size": 768/"hidden_size": 128/' -e 's/"num_hidden_layers": 12/"num_hidden_layers": 2/' \
-    -e 's/"num_attention_heads": 12/"num_attention_heads": 4/' -e 's/"intermediate_size": 3072/"intermediate_size": 512/' \
-    configs/ernie-1.0-base-zh.json >"$WORK/config.json"
+source bench/train/recipe.sh
 
 for s in $SEEDS; do
   if [ "$WHICH" != torch ]; then
-    "$ERNIE" train --config "$WORK/config.json" --vocab "$VOCAB" --labels "$DATA/class.txt" \
-      --train "$DATA/dev.txt" --eval "$DATA/test.txt" --out "$WORK/ernie-$s" --epochs 3 --batch-size 32 --lr 1e-3 \
-      --warmup-ratio 0.1 --weight-decay 0.01 --max-seq-len 64 --max-grad-norm 0 --seed "$s" --quiet \
-      | tail -n 1 | sed "s/^/ernie $s /" | tee -a "$WORK/results.txt"
+    "$ERNIE" train --config "$WORK/config.json" "${RECIPE[@]}" --out "$WORK/ernie-$s" --seed "$s" | tail -n 1 | sed "s/^/ernie $s /" | tee -a "$WORK/results.txt"
   fi
   if [ "$WHICH" != ernie ]; then
     /usr/bin/python3 tools/train_baseline_torch.py --ernie "$ERNIE" --seed "$s" | grep '"epoch": 3' \
