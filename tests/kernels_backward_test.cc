@@ -17,26 +17,19 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
-#include <random>
 #include <string>
 #include <vector>
 
 #include "ernie/error.h"
 #include "ernie/rng.h"
 #include "kernels/kernels.h"
+#include "test_util.h"
 
 using namespace ernie;
 using namespace ernie::kernels;
+using ernie::testing::randn;
 
 namespace {
-
-std::vector<float> randn(size_t n, uint64_t seed, float scale = 1.0f) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<float> d(0.0f, scale);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
-}
 
 double dot(const std::vector<float>& a, const std::vector<float>& b) {
   double s = 0.0;

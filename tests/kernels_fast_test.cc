@@ -20,16 +20,9 @@
 #include "test_util.h"
 
 using namespace ernie;
+using ernie::testing::randn;
 
 namespace {
-
-std::vector<float> random_vec(size_t n, uint64_t seed, float scale = 1.0f) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<float> d(0.0f, scale);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
-}
 
 // y[M, N] = x[M, K] · W[N, K]ᵀ + b, naive (omp simd dot products).
 void ref_linear(const float* x, const float* W, const float* b, float* y, int64_t M, int64_t K, int64_t N) {
@@ -163,11 +156,11 @@ FullSize& full_size() {
 
 TEST(KernelsFast, FusedLinearMatchesNaive) {
   const int64_t K = 96, N = 80;
-  const auto W = random_vec(N * K, 1, 0.1f), b = random_vec(N, 2);
+  const auto W = randn(N * K, 1, 0.1f), b = randn(N, 2);
   const auto packed = kernels::pack_linear(W.data(), b.data(), K, N, kernels::MatType::F32);
   for (int64_t M : {1, 7, 33}) {   // one primitive, runtime row count
-    const auto x = random_vec(M * K, 3 + M);
-    std::vector<float> want(M * N), got(M * N), acc = random_vec(M * N, 99);
+    const auto x = randn(M * K, 3 + M);
+    std::vector<float> want(M * N), got(M * N), acc = randn(M * N, 99);
     ref_linear(x.data(), W.data(), b.data(), want.data(), M, K, N);
     kernels::linear(*packed, x.data(), got.data(), M);
     EXPECT_LE(max_abs_diff(got.data(), want.data(), M * N), 1e-5) << M;
@@ -188,7 +181,7 @@ TEST(KernelsFast, FusedLinearMatchesNaive) {
 
 TEST(KernelsFast, Int8LinearIsCloseAndRangeIsSevenBit) {
   const int64_t K = 256, N = 64, M = 9;
-  const auto W = random_vec(N * K, 4, 0.05f), b = random_vec(N, 5), x = random_vec(M * K, 6);
+  const auto W = randn(N * K, 4, 0.05f), b = randn(N, 5), x = randn(M * K, 6);
   std::vector<int8_t> q(N * K);
   std::vector<float> s(N);
   kernels::quantize_weights(W.data(), K, N, q.data(), s.data());
@@ -205,7 +198,7 @@ TEST(KernelsFast, AttentionMatchesNaiveAcrossQueryBlocks) {
   const int64_t heads = 2, d = 16, W = heads * d;
   const std::vector<int64_t> offsets = {0, 1, 6, 6 + 150};   // 150 rows: two query blocks
   const int64_t T = offsets.back();
-  const auto q = random_vec(T * W, 7), k = random_vec(T * W, 8), v = random_vec(T * W, 9);
+  const auto q = randn(T * W, 7), k = randn(T * W, 8), v = randn(T * W, 9);
   std::vector<float> ctx(T * W), want(T * W);
   kernels::AttentionArgs a;
   a.q = q.data();

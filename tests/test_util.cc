@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdio>
 #include <fstream>
+#include <random>
 #include <sstream>
 
 #include "ernie/error.h"
@@ -47,6 +48,14 @@ fs::path fixtures_dir() { return source_dir() / "tests" / "fixtures"; }
 fs::path shared_dir() {
   fs::path p = source_dir().parent_path() / "shared";
   return fs::is_directory(p / "data") ? p : fs::path();
+}
+
+std::vector<float> randn(size_t n, uint64_t seed, float scale) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> d(0.0f, scale);
+  std::vector<float> v(n);
+  for (auto& x : v) x = d(rng);
+  return v;
 }
 
 std::string error_of(const std::function<void()>& f) {

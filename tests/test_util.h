@@ -1,8 +1,10 @@
 // Helpers shared by the tests: running the CLI, temporary folders, and ../shared lookup.
 #pragma once
 #include <filesystem>
+#include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace ernie::testing {
 
@@ -31,6 +33,8 @@ std::filesystem::path fixtures_dir();               // tests/fixtures
 std::filesystem::path shared_dir();
 std::string read_file(const std::filesystem::path& p);
 void write_file(const std::filesystem::path& p, const std::string& text);
+// n draws of N(0, scale²) from a seeded std::mt19937_64: test inputs.
+std::vector<float> randn(size_t n, uint64_t seed, float scale = 1.0f);
 // The message of the ernie::Error that f throws; "" when it throws none.
 std::string error_of(const std::function<void()>& f);
 
