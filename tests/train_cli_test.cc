@@ -160,18 +160,24 @@ bool same_bytes(const Tensor& a, const Tensor& b) {
   return a.nbytes() == b.nbytes() && std::memcmp(a.raw(), b.raw(), a.nbytes()) == 0;
 }
 
-// Stopping after a checkpoint (--max-steps) and resuming gives the uninterrupted run's weights.
-TEST(TrainCli, ResumeAfterStopMatchesUninterrupted) {
-  Corpus c;
+// Stopping after a checkpoint (--max-steps, inside an epoch) and resuming gives the uninterrupted
+// run's weights, and one metrics line per epoch.
+template <class C>
+void expect_stop_and_resume_match(const C& c, int epochs, int max_steps) {
   const fs::path whole = c.dir / "whole", parts = c.dir / "parts";
-  ASSERT_EQ(run_cli(c.args(whole, "--epochs 3")).status, 0);
-  const auto stop = run_cli(c.args(parts, "--epochs 3 --max-steps 20 --save-steps 4"));   // mid-epoch 2
+  const std::string n = "--epochs " + std::to_string(epochs);
+  ASSERT_EQ(run_cli(c.args(whole, n)).status, 0);
+  const auto stop = run_cli(c.args(parts, n + " --max-steps " + std::to_string(max_steps) + " --save-steps 4"));
   ASSERT_EQ(stop.status, 0) << stop.err;
   EXPECT_NE(stop.err.find("--resume continues"), std::string::npos) << stop.err;
-  const auto rest = run_cli(c.args(parts, "--epochs 3 --resume"));
+  const auto rest = run_cli(c.args(parts, n + " --resume"));
   ASSERT_EQ(rest.status, 0) << rest.err;
   EXPECT_TRUE(same_bytes(final_parameters(whole), final_parameters(parts)));
-  EXPECT_EQ(json_lines(read_file(parts / "metrics.jsonl")).size(), 3u);
+  EXPECT_EQ(json_lines(read_file(parts / "metrics.jsonl")).size(), static_cast<size_t>(epochs));
+}
+
+TEST(TrainCli, ResumeAfterStopMatchesUninterrupted) {
+  expect_stop_and_resume_match(Corpus(), 3, 20);   // mid-epoch 2
 }
 
 // SIGKILL at an arbitrary moment: the last checkpoint is intact and --resume converges to the
@@ -315,15 +321,7 @@ TEST(TrainCliNer, LearnsEntitiesAndClassifyTagsWords) {
 }
 
 TEST(TrainCliNer, ResumeAfterStopMatchesUninterrupted) {
-  NerCorpus c;
-  const fs::path whole = c.dir / "whole", parts = c.dir / "parts";
-  ASSERT_EQ(run_cli(c.args(whole, "--epochs 2")).status, 0);
-  const auto stop = run_cli(c.args(parts, "--epochs 2 --max-steps 30 --save-steps 4"));   // 25 steps per epoch
-  ASSERT_EQ(stop.status, 0) << stop.err;
-  const auto rest = run_cli(c.args(parts, "--epochs 2 --resume"));
-  ASSERT_EQ(rest.status, 0) << rest.err;
-  EXPECT_TRUE(same_bytes(final_parameters(whole), final_parameters(parts)));
-  EXPECT_EQ(json_lines(read_file(parts / "metrics.jsonl")).size(), 2u);
+  expect_stop_and_resume_match(NerCorpus(), 2, 30);   // 25 steps per epoch: mid-epoch 2
 }
 
 TEST(TrainCliNer, TaskAndFormatMustAgree) {
