@@ -93,7 +93,7 @@ class Tokenizer {
   Encoding encode_pair(std::string_view a, std::string_view b, const EncodeOptions& o = {}) const;
   // Pre-split words, as transformers' is_split_into_words (token classification, run_ner.py):
   // [CLS] pieces of words[0] .. pieces of words[n-1] [SEP], each word tokenized on its own, token
-  // type 0, truncated to o.max_length tokens (specials included; 0: no limit; padding ignored).
+  // type 0, truncated and padded as encode() (o.max_length counts the specials; 0: no limit).
   // first_piece[w] = the token index of word w's first piece (the one that carries its tag), or -1
   // for a word that yields no piece (a control character) or was cut off. Offsets are byte spans
   // in the words joined by single spaces.

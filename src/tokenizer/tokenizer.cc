@@ -181,30 +181,27 @@ Encoding Tokenizer::encode_pair(std::string_view a, std::string_view b, const En
 
 Encoding Tokenizer::encode_words(const std::vector<std::string>& words, const EncodeOptions& o,
                                  std::vector<int64_t>& first_piece) const {
-  const size_t budget = o.max_length == 0 ? SIZE_MAX : (o.max_length > 2 ? o.max_length - 2 : 0);   // pieces
-  Encoding e;
-  auto push = [&e](int32_t id, uint32_t begin, uint32_t end, bool special) {
-    e.ids.push_back(id);
-    e.type_ids.push_back(0);
-    e.attention_mask.push_back(1);
-    e.special_tokens_mask.push_back(special);
-    e.sequence_ids.push_back(special ? -1 : 0);
-    e.offsets.emplace_back(begin, end);
-  };
-  push(cls_id_, 0, 0, true);
-  first_piece.assign(words.size(), -1);
-  std::vector<Piece> pieces;
-  size_t base = 0;   // word w's offset in the words joined by ' '
-  for (size_t w = 0; w < words.size() && e.size() - 1 < budget; ++w) {
-    tokenize(words[w], pieces, o.utf8_errors);
-    for (size_t p = 0; p < pieces.size() && e.size() - 1 < budget; ++p) {
-      if (p == 0) first_piece[w] = static_cast<int64_t>(e.size());
-      push(pieces[p].id, static_cast<uint32_t>(base + pieces[p].begin), static_cast<uint32_t>(base + pieces[p].end),
-           false);
+  // Every word's pieces in one sequence (offsets into the words joined by ' '), then the usual
+  // truncation, specials and padding; first_piece[w] indexes the encoding, -1 when cut off.
+  std::vector<Piece> all, word;
+  std::vector<size_t> start(words.size());
+  size_t base = 0;
+  for (size_t w = 0; w < words.size(); ++w) {
+    tokenize(words[w], word, o.utf8_errors);
+    start[w] = word.empty() ? SIZE_MAX : all.size();
+    for (Piece p : word) {
+      p.begin += static_cast<uint32_t>(base);
+      p.end += static_cast<uint32_t>(base);
+      all.push_back(p);
     }
     base += words[w].size() + 1;
   }
-  push(sep_id_, 0, 0, true);
+  Encoding e = assemble(std::move(all), nullptr, o);
+  const auto kept = static_cast<size_t>(std::count(e.sequence_ids.begin(), e.sequence_ids.end(), 0));
+  const size_t first = o.add_special_tokens ? 1 : 0;
+  first_piece.assign(words.size(), -1);
+  for (size_t w = 0; w < words.size(); ++w)
+    if (start[w] < kept) first_piece[w] = static_cast<int64_t>(first + start[w]);
   return e;
 }
 
