@@ -103,8 +103,7 @@ struct Answer {
   std::string text, content_type, retry_after;
 };
 
-Answer post(httplib::Client& c, const std::string& path, const std::string& body) {
-  auto r = c.Post(path.c_str(), body, "application/json");
+Answer answer_of(const httplib::Result& r) {
   Answer a;
   if (!r) {
     a.status = -static_cast<int>(r.error());
@@ -118,19 +117,11 @@ Answer post(httplib::Client& c, const std::string& path, const std::string& body
   return a;
 }
 
-Answer get(httplib::Client& c, const std::string& path) {
-  auto r = c.Get(path.c_str());
-  Answer a;
-  if (!r) {
-    a.status = -static_cast<int>(r.error());
-    return a;
-  }
-  a.status = r->status;
-  a.text = r->body;
-  a.content_type = r->get_header_value("Content-Type");
-  a.body = json::parse(r->body, nullptr, false);
-  return a;
+Answer post(httplib::Client& c, const std::string& path, const std::string& body) {
+  return answer_of(c.Post(path.c_str(), body, "application/json"));
 }
+
+Answer get(httplib::Client& c, const std::string& path) { return answer_of(c.Get(path.c_str())); }
 
 // The error contract: a status, a JSON body {"error": non-empty string, "error_type": type}.
 void expect_error(const Answer& a, int status, const std::string& type) {
