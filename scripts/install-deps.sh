@@ -5,6 +5,7 @@ set -euo pipefail
 PACKAGES=(cmake ninja-build g++ make pkg-config libdnnl-dev nlohmann-json3-dev libcli11-dev libgtest-dev
           libbenchmark-dev libutf8proc-dev libzip-dev libhwy-dev
           libcpp-httplib-dev   # ernie serve
+          openmpi-bin libopenmpi-dev   # mpirun: data-parallel training, sharded batch inference
           chromium chromium-driver   # the serve web page's browser test (headless, WebDriver)
           fortunes)            # the demo's text corpus (make demo)
 # `install-deps.sh fuzz`: also the libFuzzer toolchain (clang 14 with its sanitizer runtimes).

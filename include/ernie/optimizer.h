@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "ernie/dist.h"
 #include "ernie/tensor.h"
 #include "ernie/trainable.h"
 
@@ -20,6 +21,8 @@ double schedule_factor(Schedule s, int64_t step, int64_t warmup, int64_t total);
 // Scales every gradient so that their global L2 norm is at most max_norm (max_norm <= 0: no
 // clipping). Returns the norm before clipping (as torch.nn.utils.clip_grad_norm_).
 double clip_grad_norm(TrainableModel& model, double max_norm);
+// The same over g[n], one rank's slice of the gradients: the squares are summed over comm.
+double clip_grad_norm(float* g, int64_t n, double max_norm, dist::Communicator& comm);
 
 struct AdamWOptions {
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0.01;
@@ -27,13 +30,16 @@ struct AdamWOptions {
 
 class AdamW {
  public:
-  AdamW(TrainableModel& model, AdamWOptions o);
+  // Updates elements [shard.begin, shard.end) of the parameter storage (default: all of it) and
+  // keeps moments for those only (ZeRO stage 1: each rank of a job owns one slice).
+  AdamW(TrainableModel& model, AdamWOptions o, dist::Range shard = {0, -1});
   // One update of every trainable parameter from its gradient at learning rate lr. Parameters
   // that TrainableModel::decays() lose lr * weight_decay of themselves first; the rest do not.
   void step(double lr);
 
   int64_t steps() const { return steps_; }
-  // The moment estimates, laid out as the model's parameter storage (for checkpoints).
+  const dist::Range& shard() const { return shard_; }
+  // The moment estimates of the shard, laid out as that part of the parameter storage.
   Tensor& first_moment() { return m_; }
   Tensor& second_moment() { return v_; }
   void set_steps(int64_t steps) { steps_ = steps; }
@@ -45,6 +51,7 @@ class AdamW {
   };
   TrainableModel& model_;
   AdamWOptions o_;
+  dist::Range shard_;
   Tensor m_, v_;
   std::vector<Range> ranges_;
   int64_t steps_ = 0;

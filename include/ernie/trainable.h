@@ -4,6 +4,7 @@
 // regression, as transformers' problem_type) and token classification; absolute positions.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -30,6 +31,12 @@ struct StepOptions {
   uint64_t seed = 0;       // dropout masks are a pure function of (seed, micro_step, site, element)
   uint64_t micro_step = 0; // distinct per forward pass of a run
   float loss_scale = 1.0f; // gradients of loss * loss_scale (1 / grad_accum)
+  // A data-parallel shard of a larger batch: the global index of this batch's first sequence and
+  // first token, so that dropout masks are those of the whole batch.
+  int64_t first_row = 0, first_token = 0;
+  // Called with each gradient group's index as soon as backward has finished it (see
+  // TrainableModel::gradient_groups); a gradient reducer starts communication from here.
+  std::function<void(size_t group)> on_gradients_ready;
 };
 
 struct StepResult {
@@ -49,7 +56,12 @@ class TrainableModel {
   const std::map<std::string, Tensor>& parameters() const { return params_; }
   const std::map<std::string, Tensor>& gradients() const { return grads_; }
   Tensor& parameter_storage() { return param_buf_; }   // every parameter back to back
+  const Tensor& parameter_storage() const { return param_buf_; }
   Tensor& gradient_storage() { return grad_buf_; }
+  // [begin, end) element ranges of the storage, in the order backward finishes their gradients:
+  // the head, the last encoder layer ... the first, the embeddings. The storage is laid out in
+  // this order, so the groups are adjacent and a run of them is one contiguous range.
+  const std::vector<std::pair<int64_t, int64_t>>& gradient_groups() const { return groups_; }
   // Which parameters train (the sinusoidal table does not) and which take weight decay
   // (everything but biases and LayerNorm weights, as transformers' Trainer).
   bool trainable(const std::string& name) const;
@@ -73,6 +85,7 @@ class TrainableModel {
   std::shared_ptr<const Config> cfg_;
   Tensor param_buf_, grad_buf_;
   std::map<std::string, Tensor> params_, grads_;
+  std::vector<std::pair<int64_t, int64_t>> groups_;
   std::unique_ptr<train::Engine> engine_;
   bool recompute_ = false;
 };

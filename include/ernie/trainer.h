@@ -11,6 +11,8 @@
 
 namespace ernie {
 
+namespace dist { class Communicator; }
+
 struct TrainOptions {
   // Model: a fresh initialization from a config file, or any model folder the project loads.
   std::filesystem::path config, init_from;
@@ -41,6 +43,12 @@ struct TrainOptions {
   int64_t max_steps = 0;                    // stop after N optimizer steps in total (0: no limit)
   bool resume = false;
   bool progress = false;                    // a progress line on stderr (the CLI enables it on a terminal)
+  // Data parallel (docs/DISTRIBUTED.md): the ranks of `comm` (null: one process) share every
+  // batch; batch_size stays the global batch. Gradients are allreduced in buckets of about
+  // bucket_mb MiB as backward finishes them; shard_optimizer keeps 1/N of AdamW's moments per rank.
+  dist::Communicator* comm = nullptr;
+  int64_t bucket_mb = 25;
+  bool shard_optimizer = false;
 };
 
 // Runs training. Each finished epoch's metrics go to `epoch_json` as one JSON line (also appended

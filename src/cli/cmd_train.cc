@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "ernie/dist.h"
 #include "ernie/trainer.h"
 
 namespace ernie::cli {
@@ -59,7 +60,10 @@ void add_train_command(CLI::App& app) {
                   "on | off: recompute layer activations in backward (default: the config's enable_recompute)")
       ->check(CLI::IsMember({"on", "off"}));
   cmd->add_option("--seed", o->seed, "Seed of initialization, data order and dropout")->default_val(42);
-  cmd->add_option("--threads", o->threads, "Threads (default: all cores)");
+  cmd->add_option("--threads", o->threads, "Threads per process (default: all cores, shared by the ranks on a machine)");
+  cmd->add_option("--bucket-mb", o->bucket_mb, "Under mpirun: MiB of gradients per allreduce bucket")->default_val(25);
+  cmd->add_flag("--shard-optimizer", o->shard_optimizer,
+                "Under mpirun: each rank keeps 1/N of AdamW's moments (ZeRO stage 1; same results)");
   cmd->add_option("--early-stop-patience", o->early_stop_patience,
                   "Stop after this many epochs without eval improvement (0: never)")->default_val(0);
   cmd->add_option("--save-steps", o->save_steps, "Also checkpoint every N optimizer steps (default: each epoch)");
@@ -68,6 +72,7 @@ void add_train_command(CLI::App& app) {
   cmd->add_flag("--quiet", *quiet, "No progress line on stderr");
   cmd->callback([o, quiet, recompute, dropout] {
     TrainOptions opts = *o;
+    opts.comm = &dist::world();   // mpirun: data parallel over its ranks
     opts.progress = !*quiet && ::isatty(STDERR_FILENO);
     if (!recompute->empty()) opts.recompute = *recompute == "on";
     if (*dropout >= 0) opts.dropout = *dropout;

@@ -4,6 +4,7 @@
 
 #include "cli/commands.h"
 #include "ernie/config.h"
+#include "ernie/dist.h"
 #include "ernie/error.h"
 
 namespace ernie::cli {
@@ -12,6 +13,8 @@ void warn(const std::string& message) { std::cerr << "ernie: warning: " << messa
 
 int main(int argc, char** argv) {
   ernie::cli::tune_openmp_waiting(argv);
+  ernie::dist::World world(argc, argv);   // MPI when an MPI launcher started us
+  ernie::dist::Communicator& comm = world.comm();
   CLI::App app{"ernie " ERNIE_VERSION
                " -- ERNIE / BERT / RoBERTa encoders in C++: configs, initialization, checkpoints, tokenizer, inference, "
                "training, serving"};
@@ -29,17 +32,27 @@ int main(int argc, char** argv) {
   ernie::cli::add_convert_command(app);
   ernie::cli::add_train_command(app);
   ernie::cli::add_serve_command(app);
+  // Under MPI an error names its rank and ends the whole job: the other ranks may be waiting in a
+  // collective for this one.
+  const std::string where = comm.size() > 1 ? "rank " + std::to_string(comm.rank()) + ": " : "";
+  auto fail = [&] {
+    if (comm.size() > 1) {
+      std::cerr.flush();
+      comm.abort(1);
+    }
+    return 1;
+  };
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int rc = app.exit(e);   // prints help, version or the usage error
     return rc == 0 ? 0 : 2;
   } catch (const ernie::ConfigError& e) {
-    for (const auto& d : e.diagnostics()) std::cerr << "ernie: error: " << d.message << "\n";
-    return 1;
+    for (const auto& d : e.diagnostics()) std::cerr << "ernie: error: " << where << d.message << "\n";
+    return fail();
   } catch (const std::exception& e) {
-    std::cerr << "ernie: error: " << e.what() << "\n";
-    return 1;
+    std::cerr << "ernie: error: " << where << e.what() << "\n";
+    return fail();
   }
   return 0;
 }

@@ -22,7 +22,12 @@ inline float* grad(const float* p) { return const_cast<float*>(p); }
 struct Dropout {
   float hidden = 0, attention = 0, classifier = 0;
   uint64_t seed = 0, micro_step = 0;
+  // Where this batch starts in the whole batch (a data-parallel shard): element indices are global,
+  // so the masks do not depend on how the batch is split.
+  int64_t first_row = 0, first_token = 0;
   kernels::DropoutKey key(uint64_t site) const { return {seed, (micro_step << 12) | site}; }
+  uint64_t token_element(int64_t H) const { return static_cast<uint64_t>(first_token * H); }   // [T, H] sites
+  uint64_t row_element(int64_t H) const { return static_cast<uint64_t>(first_row * H); }       // [B, H] sites
 };
 enum Site : uint64_t { kEmbeddings = 0, kHeadInput = 1, kHead = 2, kFirstLayer = 3 };   // layer l: 3 + 3l + {0,1,2}
 

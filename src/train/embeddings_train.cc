@@ -27,7 +27,7 @@ void embeddings_forward(const Config& cfg, const model::EmbeddingW& w, const Bat
   }
   kernels::layer_norm_forward(c.sum, w.norm.gamma, w.norm.beta, x, c.mean, c.rstd, T, H,
                               static_cast<float>(cfg.layer_norm_eps));
-  kernels::dropout(x, T * H, d.hidden, d.key(kEmbeddings));
+  kernels::dropout(x, T * H, d.hidden, d.key(kEmbeddings), d.token_element(H));
 }
 
 // dsum[T, H] = LayerNorm'(dropout'(dx)); then each table row gets the sum of dsum over the tokens
@@ -37,7 +37,7 @@ void embeddings_forward(const Config& cfg, const model::EmbeddingW& w, const Bat
 void embeddings_backward(const Config& cfg, const model::EmbeddingW& w, const model::EmbeddingW& g,
                          const Batch& batch, float* dx, float* scratch, const EmbeddingCache& c, const Dropout& d) {
   const int64_t H = cfg.hidden_size, T = batch.tokens();
-  kernels::dropout(dx, T * H, d.hidden, d.key(kEmbeddings));
+  kernels::dropout(dx, T * H, d.hidden, d.key(kEmbeddings), d.token_element(H));
   float* dsum = scratch;   // [T, H]
   kernels::layer_norm_backward(c.sum, w.norm.gamma, c.mean, c.rstd, dx, dsum, grad(g.norm.gamma), grad(g.norm.beta),
                                T, H);

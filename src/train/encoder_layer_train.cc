@@ -34,10 +34,12 @@ void encoder_layer_forward(const Config& cfg, const model::EncoderLayerW& w, con
   linear(w.query, x, c.q, T);
   linear(w.key, x, c.k, T);
   linear(w.value, x, c.v, T);
-  kernels::attention_forward_train(model::attention_args(cfg, batch, c.q, c.k, c.v, c.ctx), d.attention, d.key(site(layer, 0)));
+  auto args = model::attention_args(cfg, batch, c.q, c.k, c.v, c.ctx);
+  args.first_sequence = d.first_row;
+  kernels::attention_forward_train(args, d.attention, d.key(site(layer, 0)));
 
   linear(w.attn_out, c.ctx, c.h1, T);   // h1 = x + dropout(ctx W_o + b_o)
-  kernels::dropout(c.h1, T * H, d.hidden, d.key(site(layer, 1)));
+  kernels::dropout(c.h1, T * H, d.hidden, d.key(site(layer, 1)), d.token_element(H));
   for (int64_t i = 0; i < T * H; ++i) c.h1[i] += x[i];
   kernels::layer_norm_forward(c.h1, w.attn_norm.gamma, w.attn_norm.beta, c.a, c.mean1, c.rstd1, T, H, eps);
 
@@ -46,7 +48,7 @@ void encoder_layer_forward(const Config& cfg, const model::EncoderLayerW& w, con
   kernels::activate(cfg.hidden_act, c.f, T * I);
 
   linear(w.output, c.f, c.h2, T);   // h2 = a + dropout(f W_out + b_out)
-  kernels::dropout(c.h2, T * H, d.hidden, d.key(site(layer, 2)));
+  kernels::dropout(c.h2, T * H, d.hidden, d.key(site(layer, 2)), d.token_element(H));
   for (int64_t i = 0; i < T * H; ++i) c.h2[i] += c.a[i];
   kernels::layer_norm_forward(c.h2, w.out_norm.gamma, w.out_norm.beta, out, c.mean2, c.rstd2, T, H, eps);
 }
@@ -60,7 +62,7 @@ void encoder_layer_backward(const Config& cfg, const model::EncoderLayerW& w, co
   kernels::layer_norm_backward(c.h2, w.out_norm.gamma, c.mean2, c.rstd2, dout, s.da, grad(g.out_norm.gamma),
                                grad(g.out_norm.beta), T, H);
   std::memcpy(s.dh, s.da, sizeof(float) * T * H);
-  kernels::dropout(s.dh, T * H, d.hidden, d.key(site(layer, 2)));
+  kernels::dropout(s.dh, T * H, d.hidden, d.key(site(layer, 2)), d.token_element(H));
   linear_backward(w.output, g.output, c.f, s.dh, s.df, T);   // df [T, I]
   kernels::activation_backward(cfg.hidden_act, c.f_pre, s.df, s.df, T * I);
   linear_backward(w.intermediate, g.intermediate, c.a, s.df, s.da, T, /*accumulate_dx=*/true);
@@ -69,10 +71,11 @@ void encoder_layer_backward(const Config& cfg, const model::EncoderLayerW& w, co
   kernels::layer_norm_backward(c.h1, w.attn_norm.gamma, c.mean1, c.rstd1, s.da, dx, grad(g.attn_norm.gamma),
                                grad(g.attn_norm.beta), T, H);
   std::memcpy(s.dh, dx, sizeof(float) * T * H);
-  kernels::dropout(s.dh, T * H, d.hidden, d.key(site(layer, 1)));
+  kernels::dropout(s.dh, T * H, d.hidden, d.key(site(layer, 1)), d.token_element(H));
   linear_backward(w.attn_out, g.attn_out, c.ctx, s.dh, s.dctx, T);
 
-  const auto args = model::attention_args(cfg, batch, c.q, c.k, c.v, nullptr);
+  auto args = model::attention_args(cfg, batch, c.q, c.k, c.v, nullptr);
+  args.first_sequence = d.first_row;
   kernels::attention_backward(args, d.attention, d.key(site(layer, 0)), s.dctx, s.dq, s.dk, s.dv);
   linear_backward(w.query, g.query, x, s.dq, dx, T, true);
   linear_backward(w.key, g.key, x, s.dk, dx, T, true);

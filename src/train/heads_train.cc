@@ -81,7 +81,7 @@ double heads_forward(const Config& cfg, const model::HeadW& w, const Batch& batc
   if (has_targets) check_targets(cfg, t, rows);
   if (cfg.head() == Head::TokenClassification) {
     std::memcpy(c.tokens, x, sizeof(float) * T * H);
-    kernels::dropout(c.tokens, T * H, d.classifier, d.key(kHead));
+    kernels::dropout(c.tokens, T * H, d.classifier, d.key(kHead), d.token_element(H));
     linear(w.classifier, c.tokens, c.logits, T);   // [T, N]
     if (!has_targets) return 0.0;
     return token_loss(c.logits, t.labels, c.dlogits, T, N, loss_scale);
@@ -90,11 +90,11 @@ double heads_forward(const Config& cfg, const model::HeadW& w, const Batch& batc
     throw Error("training supports sequence and token classification heads, not " + cfg.class_name());
   const auto [dense, classifier] = sequence_layers(cfg, w);
   for (int64_t b = 0; b < B; ++b) std::memcpy(c.first + b * H, x + batch.offsets[b] * H, sizeof(float) * H);
-  if (roberta(cfg)) kernels::dropout(c.first, B * H, d.classifier, d.key(kHeadInput));
+  if (roberta(cfg)) kernels::dropout(c.first, B * H, d.classifier, d.key(kHeadInput), d.row_element(H));
   linear(*dense, c.first, c.pre, B);   // [B, H]
   std::memcpy(c.pooled, c.pre, sizeof(float) * B * H);
   kernels::activate(sequence_activation(cfg), c.pooled, B * H);
-  kernels::dropout(c.pooled, B * H, d.classifier, d.key(kHead));
+  kernels::dropout(c.pooled, B * H, d.classifier, d.key(kHead), d.row_element(H));
   linear(*classifier, c.pooled, c.logits, B);   // [B, N]
   if (!has_targets) return 0.0;
   switch (loss_of(cfg)) {
@@ -114,7 +114,7 @@ void heads_backward(const Config& cfg, const model::HeadW& w, const model::HeadW
   if (cfg.head() == Head::TokenClassification) {
     kernels::linear_backward(c.tokens, w.classifier.w, c.dlogits, dx, grad(g.classifier.w), grad(g.classifier.b), T,
                              H, w.classifier.out);
-    kernels::dropout(dx, T * H, d.classifier, d.key(kHead));
+    kernels::dropout(dx, T * H, d.classifier, d.key(kHead), d.token_element(H));
     return;
   }
   const auto [dense, classifier] = sequence_layers(cfg, w);
@@ -123,10 +123,10 @@ void heads_backward(const Config& cfg, const model::HeadW& w, const model::HeadW
   float* dfirst = scratch + B * H; // [B, H]
   kernels::linear_backward(c.pooled, classifier->w, c.dlogits, dpooled, grad(gclassifier->w), grad(gclassifier->b), B,
                            H, classifier->out);
-  kernels::dropout(dpooled, B * H, d.classifier, d.key(kHead));
+  kernels::dropout(dpooled, B * H, d.classifier, d.key(kHead), d.row_element(H));
   kernels::activation_backward(sequence_activation(cfg), c.pre, dpooled, dpooled, B * H);
   kernels::linear_backward(c.first, dense->w, dpooled, dfirst, grad(gdense->w), grad(gdense->b), B, H, H);
-  if (roberta(cfg)) kernels::dropout(dfirst, B * H, d.classifier, d.key(kHeadInput));
+  if (roberta(cfg)) kernels::dropout(dfirst, B * H, d.classifier, d.key(kHeadInput), d.row_element(H));
   std::memset(dx, 0, sizeof(float) * T * H);
   for (int64_t b = 0; b < B; ++b) std::memcpy(dx + batch.offsets[b] * H, dfirst + b * H, sizeof(float) * H);
 }

@@ -1,5 +1,6 @@
 #include "ernie/optimizer.h"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -25,8 +26,10 @@ double schedule_factor(Schedule s, int64_t step, int64_t warmup, int64_t total) 
 
 double clip_grad_norm(TrainableModel& model, double max_norm) {
   Tensor& g = model.gradient_storage();
-  float* p = g.data<float>();
-  const int64_t n = g.numel();
+  return clip_grad_norm(g.data<float>(), g.numel(), max_norm, dist::single_process());
+}
+
+double clip_grad_norm(float* p, int64_t n, double max_norm, dist::Communicator& comm) {
   // Fixed chunks summed in order: the same norm for any thread count.
   constexpr int64_t kChunk = 1 << 16;
   const int64_t chunks = (n + kChunk - 1) / kChunk;
@@ -39,6 +42,7 @@ double clip_grad_norm(TrainableModel& model, double max_norm) {
   }
   double total = 0;
   for (double s : partial) total += s;
+  comm.allreduce_sum(&total, 1);
   const double norm = std::sqrt(total);
   if (max_norm > 0 && norm > max_norm) {
     const float scale = static_cast<float>(max_norm / (norm + 1e-6));   // torch's clip_coef
@@ -48,13 +52,18 @@ double clip_grad_norm(TrainableModel& model, double max_norm) {
   return norm;
 }
 
-AdamW::AdamW(TrainableModel& model, AdamWOptions o)
-    : model_(model), o_(o),
-      m_(Tensor::zeros(DType::F32, {model.parameter_storage().numel()})),
-      v_(Tensor::zeros(DType::F32, {model.parameter_storage().numel()})) {
+AdamW::AdamW(TrainableModel& model, AdamWOptions o, dist::Range shard) : model_(model), o_(o), shard_(shard) {
+  const int64_t total = model.parameter_storage().numel();
+  if (shard_.end < 0) shard_ = {0, total};
+  if (shard_.begin < 0 || shard_.begin > shard_.end || shard_.end > total) throw Error("AdamW: shard out of range");
+  m_ = Tensor::zeros(DType::F32, {shard_.size()});
+  v_ = Tensor::zeros(DType::F32, {shard_.size()});
   const float* base = model.parameter_storage().data<float>();
-  for (const auto& [name, t] : model.parameters())
-    if (model.trainable(name)) ranges_.push_back({t.data<float>() - base, t.numel(), model.decays(name)});
+  for (const auto& [name, t] : model.parameters()) {
+    const int64_t begin = std::max(t.data<float>() - base, shard_.begin);
+    const int64_t end = std::min(t.data<float>() - base + t.numel(), shard_.end);
+    if (model.trainable(name) && begin < end) ranges_.push_back({begin, end - begin, model.decays(name)});
+  }
 }
 
 // torch.optim.AdamW, step t: p *= 1 - lr * wd; m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g²;
@@ -67,16 +76,17 @@ void AdamW::step(double lr) {
   const float b1 = static_cast<float>(o_.beta1), b2 = static_cast<float>(o_.beta2), eps = static_cast<float>(o_.eps);
   float* p = model_.parameter_storage().data<float>();
   const float* g = model_.gradient_storage().data<float>();
-  float* m = m_.data<float>();
+  float* m = m_.data<float>();   // m[i - shard_.begin] belongs to storage element i
   float* v = v_.data<float>();
   for (const Range& r : ranges_) {
     const float keep = r.decay ? static_cast<float>(1.0 - lr * o_.weight_decay) : 1.0f;
 #pragma omp parallel for schedule(static) if (r.size > 1 << 15)
     for (int64_t i = r.begin; i < r.begin + r.size; ++i) {
+      const int64_t k = i - shard_.begin;
       p[i] *= keep;
-      m[i] = b1 * m[i] + (1.0f - b1) * g[i];
-      v[i] = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
-      p[i] -= step_size * m[i] / (std::sqrt(v[i]) * inv_bc2 + eps);
+      m[k] = b1 * m[k] + (1.0f - b1) * g[i];
+      v[k] = b2 * v[k] + (1.0f - b2) * g[i] * g[i];
+      p[i] -= step_size * m[k] / (std::sqrt(v[k]) * inv_bc2 + eps);
     }
   }
 }

@@ -89,14 +89,19 @@ struct Engine {
     return heads_forward(cfg, w.head, batch, xs.back(), t, head, d, scale);
   }
 
-  void backward(const Batch& batch, const Dropout& d) {
+  // `ready` hears of each gradient group as it is finished (TrainableModel::gradient_groups).
+  void backward(const Batch& batch, const Dropout& d, const std::function<void(size_t)>& ready) {
+    const int64_t L = cfg.num_hidden_layers;
     heads_backward(cfg, w.head, g.head, batch, head, dx_a, head_scratch, d);
-    for (int64_t l = cfg.num_hidden_layers - 1; l >= 0; --l) {
+    if (ready) ready(0);
+    for (int64_t l = L - 1; l >= 0; --l) {
       if (recompute_out) encoder_layer_forward(cfg, w.layers[l], batch, xs[l], recompute_out, cache(l), d, l);
       encoder_layer_backward(cfg, w.layers[l], g.layers[l], batch, xs[l], cache(l), dx_a, dx_b, scratch, d, l);
       std::swap(dx_a, dx_b);
+      if (ready) ready(static_cast<size_t>(L - l));
     }
     embeddings_backward(cfg, w.embeddings, g.embeddings, batch, dx_a, scratch.da, emb, d);
+    if (ready) ready(static_cast<size_t>(L + 1));
   }
 };
 
@@ -111,23 +116,46 @@ void check_trainable(const Config& cfg) {
   if (cfg.head() == Head::SequenceClassification && cfg.model_type != ModelType::Roberta && !has_pooler(cfg))
     throw Error("a sequence classifier needs a pooler");
 }
+
+// The gradient group of a parameter, in the order backward finishes them: 0 the head (pooler and
+// classifier), 1 + (L - 1 - l) encoder layer l, L + 1 the embeddings.
+size_t gradient_group(const Config& cfg, const std::string& name) {
+  const int64_t L = cfg.num_hidden_layers;
+  if (const size_t at = name.find("encoder.layer."); at != std::string::npos)
+    return static_cast<size_t>(L - std::stoll(name.substr(at + 14)));
+  if (name.find(".embeddings.") != std::string::npos || name.starts_with("embeddings.")) return static_cast<size_t>(L + 1);
+  return 0;
+}
 }  // namespace
 
 TrainableModel::TrainableModel(Config cfg, const std::map<std::string, Tensor>& params) {
   check_trainable(cfg);
   // Model::from_tensors validates names, shapes and values; its buffer is then copied.
   const Model source = Model::from_tensors(cfg, params);
+  // Laid out group by group (gradient_groups), by name within a group.
+  std::vector<std::pair<size_t, const std::string*>> order;
   int64_t total = 0;
-  for (const auto& [name, t] : source.parameters()) total += t.numel();
+  for (const auto& [name, t] : source.parameters()) {
+    order.emplace_back(gradient_group(cfg, name), &name);
+    total += t.numel();
+  }
+  std::stable_sort(order.begin(), order.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   param_buf_ = Tensor::empty(DType::F32, {total});
   grad_buf_ = Tensor::zeros(DType::F32, {total});
+  groups_.assign(static_cast<size_t>(cfg.num_hidden_layers + 2), {0, 0});
   int64_t offset = 0;
-  for (const auto& [name, t] : source.parameters()) {
+  for (const auto& [group, name] : order) {
+    const Tensor& t = source.parameters().at(*name);
     float* p = param_buf_.data<float>() + offset;
     std::memcpy(p, t.data<float>(), t.nbytes());
-    params_.emplace(name, Tensor::borrow(DType::F32, t.shape(), p, nullptr));
-    grads_.emplace(name, Tensor::borrow(DType::F32, t.shape(), grad_buf_.data<float>() + offset, nullptr));
+    params_.emplace(*name, Tensor::borrow(DType::F32, t.shape(), p, nullptr));
+    grads_.emplace(*name, Tensor::borrow(DType::F32, t.shape(), grad_buf_.data<float>() + offset, nullptr));
     offset += t.numel();
+    groups_[group].second = offset;
+  }
+  for (size_t g = 1; g < groups_.size(); ++g) {   // begins follow ends (a group may be empty)
+    groups_[g].first = groups_[g - 1].second;
+    groups_[g].second = std::max(groups_[g].second, groups_[g].first);
   }
   cfg_ = std::make_shared<const Config>(std::move(cfg));
   recompute_ = cfg_->enable_recompute;
@@ -157,6 +185,8 @@ train::Dropout dropout_of(const Config& cfg, const StepOptions& o) {
   }
   d.seed = o.seed;
   d.micro_step = o.micro_step;
+  d.first_row = o.first_row;
+  d.first_token = o.first_token;
   return d;
 }
 
@@ -174,7 +204,7 @@ StepResult TrainableModel::forward_backward(const Batch& batch, const Targets& t
   StepResult r;
   r.loss = engine_->forward(batch, targets, d, o.loss_scale);
   r.logits = logits_of(*engine_, *cfg_, batch);
-  engine_->backward(batch, d);
+  engine_->backward(batch, d, o.on_gradients_ready);
   return r;
 }
 
