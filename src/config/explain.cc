@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "config/explain_util.h"
 #include "config/fields.h"
 #include "ernie/error.h"
 #include "ernie/params.h"
@@ -15,9 +16,9 @@ namespace ernie {
 using json = nlohmann::json;
 using namespace config_detail;
 
-namespace {
+// ---- formatting (shared with seq2seq_explain.cc and doctor.cc through explain_util.h) ------------
 
-// ---- formatting --------------------------------------------------------------------------------
+namespace config_detail {
 
 std::string fixed1(double v) {
   char buf[64];
@@ -61,22 +62,6 @@ bool zh_lang(const std::string& lang) {
   throw Error("unsupported language '" + lang + "'; supported: en, zh");
 }
 
-const char* source_name(ConfigSource s) {
-  return s == ConfigSource::PaddleNLP ? "PaddleNLP" : "Hugging Face transformers";
-}
-
-const char* role_name(FieldRole r) {
-  switch (r) {
-    case FieldRole::Honoured: return "honoured";
-    case FieldRole::Alias: return "alias";
-    case FieldRole::Inert: return "inert";
-    case FieldRole::Provenance: return "provenance";
-  }
-  return "?";
-}
-
-bool in_file(const Config& c, const FieldSpec& f) { return c.original.is_object() && c.original.contains(f.key); }
-
 // A value short enough for one line: label maps summarized, long JSON cut.
 std::string show_field_value(const std::string& key, const json& v, bool zh) {
   if ((key == "id2label" || key == "label2id") && v.is_object()) {
@@ -110,6 +95,40 @@ std::string show_field_value(const std::string& key, const json& v, bool zh) {
   return s;
 }
 
+// Display columns of UTF-8 text: CJK and full-width characters take two.
+size_t display_width(const std::string& s) {
+  size_t w = 0;
+  for (size_t i = 0; i < s.size();) {
+    const unsigned char ch = static_cast<unsigned char>(s[i]);
+    const size_t len = ch < 0x80 ? 1 : ch < 0xE0 ? 2 : ch < 0xF0 ? 3 : 4;
+    w += len >= 3 ? 2 : 1;
+    i += len;
+  }
+  return w;
+}
+
+}  // namespace config_detail
+
+namespace {
+
+
+const char* source_name(ConfigSource s) {
+  return s == ConfigSource::PaddleNLP ? "PaddleNLP" : "Hugging Face transformers";
+}
+
+const char* role_name(FieldRole r) {
+  switch (r) {
+    case FieldRole::Honoured: return "honoured";
+    case FieldRole::Alias: return "alias";
+    case FieldRole::Inert: return "inert";
+    case FieldRole::Provenance: return "provenance";
+  }
+  return "?";
+}
+
+bool in_file(const Config& c, const FieldSpec& f) { return c.original.is_object() && c.original.contains(f.key); }
+
+
 std::string show_default_value(const std::string& key, const json& def, bool zh) {
   if (def.is_null()) return zh ? "为空" : "unset";
   return show_field_value(key, def, zh);
@@ -134,17 +153,6 @@ std::string role_tag(const FieldSpec& f, bool zh) {
   return "";
 }
 
-// Display columns of UTF-8 text: CJK and full-width characters take two.
-size_t display_width(const std::string& s) {
-  size_t w = 0;
-  for (size_t i = 0; i < s.size();) {
-    const unsigned char ch = static_cast<unsigned char>(s[i]);
-    const size_t len = ch < 0x80 ? 1 : ch < 0xE0 ? 2 : ch < 0xF0 ? 3 : 4;
-    w += len >= 3 ? 2 : 1;
-    i += len;
-  }
-  return w;
-}
 
 void explain_field(std::ostringstream& out, const Config& c, const FieldSpec& f, bool zh, bool present) {
   const json value = present ? c.original.at(f.key) : field_value(c, f);
