@@ -113,10 +113,10 @@ void add_config_command(CLI::App& app) {
   add_common(validate, validate_args.get());
   validate->callback([validate_args] {
     const ConfigArgs& a = *validate_args;
-    if (seq2seq_type_of_file(a.path))
-      std::cout << "ok: " << seq2seq_summary(load_seq2seq(a)) << "\n";
-    else
-      std::cout << "ok: " << config_summary(load(a)) << "\n";
+    // Read before printing: a config with errors prints nothing on stdout.
+    const std::string summary =
+        seq2seq_type_of_file(a.path) ? seq2seq_summary(load_seq2seq(a)) : config_summary(load(a));
+    std::cout << "ok: " << summary << "\n";
   });
 
   auto doctor_args = std::make_shared<ConfigArgs>();

@@ -306,13 +306,7 @@ void read_document(Config& c, const json& flat, const ConfigOptions& opts, Diags
   for (const auto& [key, value] : flat.items()) {
     const FieldSpec* f = find_field(key);
     if (!f) {
-      const std::string guess = suggest_key(key);
-      std::string msg = "unknown key '" + key + "'";
-      msg += guess.empty() ? " (kept as is, not used)" : " (did you mean " + guess + "?)";
-      if (opts.strict)
-        d.error(key, msg);
-      else
-        d.warn(key, msg);
+      report_unknown_key(d, key, suggest_key(key), opts.strict);
       c.unknown_keys.push_back(key);
       continue;
     }
@@ -425,15 +419,7 @@ Config parse_config_json(const json& doc, const ConfigOptions& opts, std::vector
   read_document(c, flat, opts, d);
   c.original = flat;
   for (auto& diag : validate_config(c)) d.add(std::move(diag));
-
-  std::vector<ConfigDiagnostic> errors;
-  for (const auto& diag : d.list()) {
-    if (diag.is_error)
-      errors.push_back(diag);
-    else if (warnings)
-      warnings->push_back(diag);
-  }
-  if (!errors.empty()) throw ConfigError(std::move(errors));
+  d.finish(warnings);
   return c;
 }
 

@@ -174,6 +174,13 @@ json value_to_add(const FileInfo& f, const std::string& key) {
   return field->def;
 }
 
+// A JSON value as Python writes it (getattr defaults in the advice).
+std::string python_literal(const json& v) {
+  if (v.is_boolean()) return v.get<bool>() ? "True" : "False";
+  if (v.is_null()) return "None";
+  return v.dump();
+}
+
 class Writer {
  public:
   explicit Writer(bool zh) : zh_(zh) {}
@@ -212,6 +219,7 @@ void diagnose_legacy(Writer& w, const FileInfo& f, const std::string& attr, cons
   explain_mechanism(w);
   const json* in_file = get(f.doc, attr.c_str());
   const std::string value = value_to_add(f, attr).dump();
+  const std::string py_value = python_literal(value_to_add(f, attr));
   if (std::string(h.pin).empty()) {  // scale_embedding: never removed
     w("Why the error arises: every config class of the family defines " + attr + " in every version since v2.9.0, "
       "so the object is not a BART-family config (check which config class the code builds), or the installed "
@@ -250,8 +258,8 @@ void diagnose_legacy(Writer& w, const FileInfo& f, const std::string& attr, cons
   w("Why the error arises: code and transformers from different versions. Code written for " + std::string(h.pin) +
         " (for example a modeling_bart.py copied into a project, or a converter) reads config." + attr +
         "; the installed transformers (>= 4.2 for most classes, >= 4.3 for BartConfig) no longer defines it, and "
-        "this config.json does not carry it. The reverse also happens: code for those versions run on transformers "
-        "<= 2.8, which never had it (issue SapienzaNLP/spring#26).\n",
+        "this config.json does not carry it. The same code fails on transformers <= 2.8 "
+        "too, which never had it (issue SapienzaNLP/spring#26).\n",
     "错误原因：代码与 transformers 版本不一致。为 " + std::string(h.pin) + " 编写的代码（例如复制进项目的 "
         "modeling_bart.py，或转换工具）读取 config." + attr + "；所装的 transformers（多数类 >= 4.2，BartConfig >= 4.3）"
         "已不再定义它，而本 config.json 中也没有该键。反过来也会出错：为这些版本写的代码运行在从未有过该属性的 "
@@ -264,10 +272,10 @@ void diagnose_legacy(Writer& w, const FileInfo& f, const std::string& attr, cons
   w("  2. pin the version the code was written for: pip install \"" + std::string(h.pin) + "\";\n",
     "  2. 固定代码所针对的版本：pip install \"" + std::string(h.pin) + "\"；\n");
   w("  3. update the code to transformers >= 4.2: model_type " + f.model_type + " loads " +
-        generation_class(*f.family) + ", whose layout is fixed; read getattr(config, \"" + attr + "\", " + value +
+        generation_class(*f.family) + ", whose layout is fixed; read getattr(config, \"" + attr + "\", " + py_value +
         ") if the switch is still needed.\n",
     "  3. 将代码更新到 transformers >= 4.2：model_type " + f.model_type + " 会加载结构固定的 " +
-        generation_class(*f.family) + "；若仍需要该开关，改用 getattr(config, \"" + attr + "\", " + value + ")。\n");
+        generation_class(*f.family) + "；若仍需要该开关，改用 getattr(config, \"" + attr + "\", " + py_value + ")。\n");
 }
 
 void diagnose_other(Writer& w, const FileInfo& f, const std::string& attr) {
@@ -341,7 +349,12 @@ void general_check(Writer& w, const FileInfo& f, const std::filesystem::path& pa
       missing[h.key] = expected;
       continue;
     }
-    const bool agrees = *v == expected || std::string(h.pin).empty();
+    if (std::string(h.pin).empty()) {  // scale_embedding: still read
+      w("  " + std::string(h.key) + " = " + v->dump() + ": read by every version, the v4 classes too\n",
+        "  " + std::string(h.key) + " = " + v->dump() + "：所有版本（包括 v4 的类）都读取\n");
+      continue;
+    }
+    const bool agrees = *v == expected;
     w("  " + std::string(h.key) + " = " + v->dump() +
           (agrees ? ": as model_type " + f.model_type + " is built; transformers >= 4.2 ignores the key\n"
                   : ": contradicts model_type " + f.model_type + " (built as " + expected.dump() +
@@ -385,7 +398,7 @@ std::string doctor_config(const std::filesystem::path& path, const std::string& 
   w("Explaining: AttributeError: '" + cls + "' object has no attribute '" + attr + "'\n",
     "解释：AttributeError: '" + cls + "' object has no attribute '" + attr + "'\n");
   if (!cls.empty() && cls != f.config_class)
-    w("Note: the error names " + cls + ", this file is a " + f.config_class + ".\n",
+    w("Note: the error names " + cls + "; this file's config class is " + f.config_class + ".\n",
       "注意：报错中的类是 " + cls + "，而本文件是 " + f.config_class + "。\n");
   if (const History* h = find_history(attr))
     diagnose_legacy(w, f, attr, *h);

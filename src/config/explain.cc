@@ -107,6 +107,20 @@ size_t display_width(const std::string& s) {
   return w;
 }
 
+std::string seq_len_note(int64_t seq_len, int64_t longest, bool zh) {
+  if (seq_len <= longest) return "";
+  return zh ? "  注意：序列长度 " + std::to_string(seq_len) + " 超过了最长输入 " + std::to_string(longest) + "\n"
+            : "  Note: seq_len " + std::to_string(seq_len) + " exceeds the longest input (" + std::to_string(longest) +
+                  ")\n";
+}
+
+std::string unknown_keys_line(const std::vector<std::string>& keys, bool zh) {
+  std::string s = zh ? "  未知键：" : "  Unknown keys: ";
+  if (keys.empty()) s += zh ? "无" : "none";
+  for (size_t i = 0; i < keys.size(); ++i) s += (i ? ", " : "") + keys[i];
+  return s + "\n";
+}
+
 }  // namespace config_detail
 
 namespace {
@@ -333,16 +347,9 @@ std::string explain_config(const Config& c, const std::string& lang, int64_t seq
         << format_si(facts.attention_flops_per_token) << "), " << format_si(facts.flops_per_sequence)
         << "FLOPs per sequence\n";
   out << (zh ? "  位置编码：" : "  Positions: ") << explain_positions(c, zh) << "\n";
-  if (seq_len > facts.max_sequence_length)
-    out << (zh ? "  注意：序列长度 " + std::to_string(seq_len) + " 超过了最长输入 " +
-                     std::to_string(facts.max_sequence_length) + "\n"
-               : "  Note: seq_len " + std::to_string(seq_len) + " exceeds the longest input (" +
-                     std::to_string(facts.max_sequence_length) + ")\n");
+  out << seq_len_note(seq_len, facts.max_sequence_length, zh);
   out << (zh ? "  配置来源：" : "  Source ecosystem: ") << source_name(c.source) << "\n";
-  out << (zh ? "  未知键：" : "  Unknown keys: ");
-  if (c.unknown_keys.empty()) out << (zh ? "无" : "none");
-  for (size_t i = 0; i < c.unknown_keys.size(); ++i) out << (i ? ", " : "") << c.unknown_keys[i];
-  out << "\n";
+  out << unknown_keys_line(c.unknown_keys, zh);
   return out.str();
 }
 

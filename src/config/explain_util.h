@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -18,5 +19,9 @@ bool zh_lang(const std::string& lang);
 std::string show_field_value(const std::string& key, const nlohmann::json& v, bool zh);
 // Display columns of UTF-8 text: CJK and full-width characters take two.
 size_t display_width(const std::string& s);
+// The last lines of an explanation: a note when seq_len exceeds the longest input, and the
+// unknown keys ("  Unknown keys: none").
+std::string seq_len_note(int64_t seq_len, int64_t longest, bool zh);
+std::string unknown_keys_line(const std::vector<std::string>& keys, bool zh);
 
 }  // namespace ernie::config_detail

@@ -177,6 +177,26 @@ const json* get(const json& doc, const char* key) {
 }
 
 
+void report_unknown_key(Diags& d, const std::string& key, const std::string& guess, bool strict) {
+  std::string msg = "unknown key '" + key + "'";
+  msg += guess.empty() ? " (kept as is, not used)" : " (did you mean " + guess + "?)";
+  if (strict)
+    d.error(key, msg);
+  else
+    d.warn(key, msg);
+}
+
+void Diags::finish(std::vector<ConfigDiagnostic>* warnings) const {
+  std::vector<ConfigDiagnostic> errors;
+  for (const auto& diag : list_) {
+    if (diag.is_error)
+      errors.push_back(diag);
+    else if (warnings)
+      warnings->push_back(diag);
+  }
+  if (!errors.empty()) throw ConfigError(std::move(errors));
+}
+
 json parse_config_document(const std::string& text, const std::string& name) {
   json doc;
   try {

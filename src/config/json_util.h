@@ -21,6 +21,8 @@ class Diags {
   void warn(const std::string& field, const std::string& msg) { list_.push_back({field, msg, false}); }
   void add(ConfigDiagnostic d) { list_.push_back(std::move(d)); }
   const std::vector<ConfigDiagnostic>& list() const { return list_; }
+  // Hands the warnings to *warnings (if given) and throws every error together as a ConfigError.
+  void finish(std::vector<ConfigDiagnostic>* warnings) const;
 
  private:
   std::vector<ConfigDiagnostic> list_;
@@ -41,6 +43,10 @@ std::string lower(std::string s);
 // The name in `known` closest to `key` (case-insensitive edit distance), if close enough to be a
 // typo; "" otherwise. Ties go to the earlier name.
 std::string closest_name(const std::string& key, const std::vector<std::string>& known);
+
+// "unknown key 'x' (did you mean y?)" for a key neither table knows: a warning, or with --strict an
+// error. guess: closest_name's answer ("" for none).
+void report_unknown_key(Diags& d, const std::string& key, const std::string& guess, bool strict);
 
 // A key's value, or nullptr when it is absent or null (null means "use the default").
 const nlohmann::json* get(const nlohmann::json& doc, const char* key);

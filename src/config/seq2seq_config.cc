@@ -173,13 +173,7 @@ void check_keys(Seq2SeqConfig& c, const json& doc, const ConfigOptions& opts, Di
   for (const auto& [key, value] : doc.items()) {
     const Seq2SeqKeyText text = seq2seq_key_text(key);
     if (!text.known) {
-      const std::string guess = closest_name(key, seq2seq_known_keys());
-      std::string msg = "unknown key '" + key + "'";
-      msg += guess.empty() ? " (kept as is, not used)" : " (did you mean " + guess + "?)";
-      if (opts.strict)
-        d.error(key, msg);
-      else
-        d.warn(key, msg);
+      report_unknown_key(d, key, closest_name(key, seq2seq_known_keys()), opts.strict);
       c.unknown_keys.push_back(key);
       continue;
     }
@@ -229,15 +223,7 @@ Seq2SeqConfig parse_seq2seq_config_json(const json& doc, const ConfigOptions& op
   check_keys(c, doc, opts, d);
   read_values(c, doc);
   for (auto& diag : validate_seq2seq_config(c)) d.add(std::move(diag));
-
-  std::vector<ConfigDiagnostic> errors;
-  for (const auto& diag : d.list()) {
-    if (diag.is_error)
-      errors.push_back(diag);
-    else if (warnings)
-      warnings->push_back(diag);
-  }
-  if (!errors.empty()) throw ConfigError(std::move(errors));
+  d.finish(warnings);
   return c;
 }
 

@@ -186,15 +186,7 @@ std::string explain_seq2seq_config(const Seq2SeqConfig& c, const std::string& la
   else
     out << "  Forward compute at seq_len " << seq_len << ": encoder " << format_si(f.encoder_flops_per_token)
         << "FLOPs per token, decoder " << format_si(f.decoder_flops_per_token) << "FLOPs per token (lm_head included)\n";
-  if (seq_len > f.max_sequence_length)
-    out << (zh ? "  注意：序列长度 " + std::to_string(seq_len) + " 超过了最长输入 " +
-                     std::to_string(f.max_sequence_length) + "\n"
-               : "  Note: seq_len " + std::to_string(seq_len) + " exceeds the longest input (" +
-                     std::to_string(f.max_sequence_length) + ")\n");
-  out << (zh ? "  未知键：" : "  Unknown keys: ");
-  if (c.unknown_keys.empty()) out << (zh ? "无" : "none");
-  for (size_t i = 0; i < c.unknown_keys.size(); ++i) out << (i ? ", " : "") << c.unknown_keys[i];
-  out << "\n";
+  out << seq_len_note(seq_len, f.max_sequence_length, zh) << unknown_keys_line(c.unknown_keys, zh);
   return out.str();
 }
 

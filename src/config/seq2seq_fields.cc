@@ -4,22 +4,13 @@
 // docstrings and DEFAULTS, v4.2 BlenderbotConfig's fixed values).
 #include "config/seq2seq_fields.h"
 
-#include <map>
-
 namespace ernie::config_detail {
 
 using json = nlohmann::json;
 
 namespace {
 
-constexpr auto I = FieldType::Int;
-constexpr auto F = FieldType::Float;
-constexpr auto B = FieldType::Bool;
-constexpr auto S = FieldType::String;
-constexpr auto OI = FieldType::OptInt;
-constexpr auto L = FieldType::StringList;
-constexpr auto O = FieldType::Object;
-constexpr auto X = FieldType::Any;
+using namespace field_types;
 
 constexpr auto SHAPE = Seq2SeqRole::Shape;
 constexpr auto TRAIN = Seq2SeqRole::Training;
@@ -252,13 +243,7 @@ const std::vector<Seq2SeqField>& seq2seq_field_table() {
 }
 
 const Seq2SeqField* find_seq2seq_field(const std::string& key) {
-  static const std::map<std::string, const Seq2SeqField*> index = [] {
-    std::map<std::string, const Seq2SeqField*> m;
-    for (const auto& f : seq2seq_field_table()) m.emplace(f.key, &f);
-    return m;
-  }();
-  auto it = index.find(key);
-  return it == index.end() ? nullptr : it->second;
+  return find_by_key(seq2seq_field_table(), key);
 }
 
 json seq2seq_default(const Seq2SeqField& f, Seq2SeqType type) {
