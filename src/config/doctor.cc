@@ -257,13 +257,13 @@ void diagnose_legacy(Writer& w, const FileInfo& f, const std::string& attr, cons
   w("In this file: no " + attr + ".\n", "本文件中：没有 " + attr + "。\n");
   w("Why the error arises: code and transformers from different versions. Code written for " + std::string(h.pin) +
         " (for example a modeling_bart.py copied into a project, or a converter) reads config." + attr +
-        "; the installed transformers (>= 4.2 for most classes, >= 4.3 for BartConfig) no longer defines it, and "
-        "this config.json does not carry it. The same code fails on transformers <= 2.8 "
-        "too, which never had it (issue SapienzaNLP/spring#26).\n",
+        "; the installed transformers no longer defines it (v4.3.0 and later; v4.2.x dropped the argument and kept "
+        "only fixed values for the TensorFlow models), and this config.json does not carry it. The same code fails "
+        "on transformers <= 2.8 too, which never had it (issue SapienzaNLP/spring#26).\n",
     "错误原因：代码与 transformers 版本不一致。为 " + std::string(h.pin) + " 编写的代码（例如复制进项目的 "
-        "modeling_bart.py，或转换工具）读取 config." + attr + "；所装的 transformers（多数类 >= 4.2，BartConfig >= 4.3）"
-        "已不再定义它，而本 config.json 中也没有该键。反过来也会出错：为这些版本写的代码运行在从未有过该属性的 "
-        "transformers <= 2.8 上（issue SapienzaNLP/spring#26）。\n");
+        "modeling_bart.py，或转换工具）读取 config." + attr + "；所装的 transformers 已不再定义它（v4.3.0 及以后；"
+        "v4.2.x 删除了该参数，只为 TensorFlow 模型保留固定值），而本 config.json 中也没有该键。同样的代码在从未有过"
+        "该属性的 transformers <= 2.8 上也会出错（issue SapienzaNLP/spring#26）。\n");
   w("Fix, one of:\n", "修复（任选其一）：\n");
   w("  1. add \"" + attr + "\": " + value + " to config.json: the value transformers 2.9-4.1 used for model_type " +
         f.model_type + "; transformers >= 4.2 keeps it as a plain attribute and builds the same model;\n",

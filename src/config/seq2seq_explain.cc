@@ -163,11 +163,15 @@ std::string explain_seq2seq_config(const Seq2SeqConfig& c, const std::string& la
   const std::string pos_zh = lay.sinusoidal_positions ? "（正弦：不参与训练）" : "（可学习）";
   row("encoder positions", "编码器位置表", f.encoder_positions, pos_en, pos_zh);
   row("encoder layers", "编码器各层", f.encoder_layers);
-  row("encoder LayerNorms", "编码器额外 LayerNorm", f.encoder_norms, "(layernorm_embedding, final layer_norm)",
-      "（layernorm_embedding、最后的 layer_norm）");
+  const std::string norms = std::string(lay.layernorm_embedding ? "layernorm_embedding" : "") +
+                            (lay.layernorm_embedding && lay.final_layer_norm ? ", " : "") +
+                            (lay.final_layer_norm ? "layer_norm" : "");
+  row("encoder LayerNorms", "编码器额外 LayerNorm", f.encoder_norms, norms.empty() ? "" : "(" + norms + ")",
+      norms.empty() ? "" : "（" + norms + "）");
   row("decoder positions", "解码器位置表", f.decoder_positions, pos_en, pos_zh);
   row("decoder layers", "解码器各层", f.decoder_layers);
-  row("decoder LayerNorms", "解码器额外 LayerNorm", f.decoder_norms);
+  row("decoder LayerNorms", "解码器额外 LayerNorm", f.decoder_norms, norms.empty() ? "" : "(" + norms + ")",
+      norms.empty() ? "" : "（" + norms + "）");
   row("lm_head", "lm_head", f.lm_head, f.lm_head ? "" : "(tied to the token embeddings)",
       f.lm_head ? "" : "（与 token 嵌入绑定）");
   row("total", "合计", f.total, "(model.num_parameters())",
