@@ -91,6 +91,15 @@ TEST(Seq2SeqConfig, DefaultsAreThoseOfTheTypesClass) {
   EXPECT_EQ(bb.encoder_layers, 2);
   EXPECT_EQ(bb.decoder_layers, 24);
   EXPECT_EQ(bb.max_position_embeddings, 128);
+  // Blenderbot learns exactly max_position_embeddings rows (no offset) and has a final layer_norm;
+  // Blenderbot-small has layernorm_embedding instead.
+  const auto bb_facts = ernie::seq2seq_facts(bb, 128);
+  EXPECT_EQ(bb_facts.encoder_positions, 128 * 2560);
+  EXPECT_EQ(bb_facts.encoder_norms, 2 * 2560);
+  const auto small = ernie::seq2seq_facts(ernie::parse_seq2seq_config_json(json{{"model_type", "blenderbot-small"}}), 128);
+  EXPECT_EQ(small.class_name, "BlenderbotSmallForConditionalGeneration");
+  EXPECT_EQ(small.encoder_positions, 512 * 512);
+  EXPECT_EQ(small.encoder_norms, 2 * 512);
   const auto marian = ernie::parse_seq2seq_config_json(json{{"model_type", "marian"}});
   EXPECT_EQ(marian.pad_token_id, 58100);
   EXPECT_EQ(marian.decoder_start_token_id, 58100);
