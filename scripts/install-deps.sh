@@ -8,7 +8,8 @@ PACKAGES=(cmake ninja-build g++ make pkg-config libdnnl-dev libxsmm-dev nlohmann
           libcpp-httplib-dev   # ernie serve
           openmpi-bin libopenmpi-dev   # mpirun: data-parallel training, sharded batch inference
           chromium chromium-driver   # the serve web page's browser test (headless, WebDriver)
-          fortunes)            # the demo's text corpus (make demo)
+          fortunes             # the demo's text corpus (make demo)
+          python3-jieba)       # jieba's dictionary for the word segmenter; its tests compare with jieba
 # `install-deps.sh fuzz`: also the libFuzzer toolchain (clang 14 with its sanitizer runtimes).
 [ "${1:-}" = "fuzz" ] && PACKAGES+=(clang-14 libclang-rt-14-dev)
 # `install-deps.sh bench`: also what bench/ compares against: PyTorch (ONNX export, training
