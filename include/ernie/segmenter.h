@@ -36,7 +36,7 @@ class Segmenter {
   // The words of text, in order; their concatenation is text. Invalid UTF-8 throws ernie::Error
   // naming the byte offset.
   std::vector<std::string> cut(std::string_view text) const;
-  // The same words as views into text (no copies): what masking needs for offsets.
+  // The same words as views into text (no copies; out is replaced): what masking needs for offsets.
   void cut(std::string_view text, std::vector<std::string_view>& out) const;
 
   // The dictionary frequency of word: 0 when it is only a prefix of words, -1 when unknown.
