@@ -2,7 +2,7 @@
 """ernie.cpp vs ONNX Runtime 1.30, side by side on this machine, and the README table.
 
 usage: bench/compare.py [--ernie build/bin/ernie] [--model DIR] [--work DIR] [--threads 2]
-                        [--rounds 3] [--iters 5] [--skip-ort] [--ort-int8]
+                        [--rounds 3] [--iters 5] [--skip-ort] [--ort-int8] [--baseline OTHER_ERNIE]
 
 * --model: an HF-layout model folder; default: `ernie init` of configs/ernie-1.0-base-zh.json
   (seed 42) in --work.
@@ -12,6 +12,8 @@ usage: bench/compare.py [--ernie build/bin/ernie] [--model DIR] [--work DIR] [--
   (graph optimization level all, intra-op threads = --threads).
 * ORT int8 (--ort-int8): onnxruntime.quantization.quantize_dynamic (per-channel QInt8 weights,
   reduce_range, as ernie's int8) when a Python with onnxruntime is importable; skipped otherwise.
+* --baseline: another ernie binary (e.g. a build of an earlier commit) as the engines "base f32",
+  "base bf16", "base int8": before/after in the same run.
 * Every case runs --rounds times, engines alternating, and reports medians: the machine is shared,
   so only ratios measured in the same run mean anything.
 """
@@ -48,6 +50,7 @@ def main():
     ap.add_argument("--ort-int8", action="store_true")
     ap.add_argument("--cases", default="all", help="comma list of case names (default all)")
     ap.add_argument("--engines", default="all", help="comma list of engine names (default all)")
+    ap.add_argument("--baseline", help="another ernie binary, as the engines base f32/bf16/int8")
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)
     ernie = os.path.abspath(a.ernie)
@@ -80,8 +83,8 @@ def main():
                     print("ORT int8 skipped (no onnxruntime.quantization in this Python):", r.stderr.strip()[-200:])
                     onnx_int8 = None
 
-    def ours(B, T, M, dtype, path=model):
-        out = sh([ernie, "bench", "--model", path, "--batch", str(B), "--seq-len", str(T), "--min-seq-len", str(M),
+    def ours(B, T, M, dtype, path=model, binary=ernie):
+        out = sh([binary, "bench", "--model", path, "--batch", str(B), "--seq-len", str(T), "--min-seq-len", str(M),
                   "--dtype", dtype, "--threads", str(a.threads), "--iters", str(a.iters), "--json"])
         return last_json(out)
 
@@ -99,6 +102,11 @@ def main():
     engines = [("ernie f32", lambda B, T, M: ours(B, T, M, "f32")),
                ("ernie bf16", lambda B, T, M: ours(B, T, M, "bf16")),
                ("ernie int8", lambda B, T, M: ours(B, T, M, "int8", qmodel))]
+    if a.baseline:
+        base = os.path.abspath(a.baseline)
+        engines += [("base f32", lambda B, T, M: ours(B, T, M, "f32", binary=base)),
+                    ("base bf16", lambda B, T, M: ours(B, T, M, "bf16", binary=base)),
+                    ("base int8", lambda B, T, M: ours(B, T, M, "int8", qmodel, binary=base))]
     if not a.skip_ort:
         engines.append(("ORT f32", lambda B, T, M: ort(B, T, M, onnx)))
         if onnx_int8:
@@ -122,8 +130,10 @@ def main():
     print(f"\nload average at start: {load:.2f}; threads {a.threads}; medians of {a.rounds} alternating rounds"
           f" x {a.iters} iterations\n")
     cols = [e for e, _ in engines]
-    print("| case | " + " | ".join(cols) + " | f32 vs ORT | int8 vs ORT f32 | bf16 / f32 | int8 / f32 |")
-    print("|---|" + "---|" * (len(cols) + 4))
+    extra = " | f32 / base f32" if a.baseline else ""
+    print("| case | " + " | ".join(cols) + " | f32 vs ORT | bf16 vs ORT f32 | int8 vs ORT f32 | bf16 / f32 | int8 / f32"
+          + extra + " |")
+    print("|---|" + "---|" * (len(cols) + 5 + (1 if a.baseline else 0)))
     for name, B, T, M in cases:
         r = results[name]
         unit = "ms" if B == 1 else "seq/s"
@@ -131,8 +141,11 @@ def main():
         ortv = r.get("ORT f32")
         def ratio(x, y):
             return f"{r[x] / r[y]:.2f}x" if x in r and y in r else "-"
+        tail = f" | {ratio('ernie f32', 'base f32')}" if a.baseline else ""
         print(f"| {name} ({unit}) | " + " | ".join(cells) + f" | {ratio('ernie f32', 'ORT f32')} | "
-              f"{ratio('ernie int8', 'ORT f32')} | {ratio('ernie bf16', 'ernie f32')} | {ratio('ernie int8', 'ernie f32')} |")
+              f"{ratio('ernie bf16', 'ORT f32')} | {ratio('ernie int8', 'ORT f32')} | {ratio('ernie bf16', 'ernie f32')} | "
+              f"{ratio('ernie int8', 'ernie f32')}{tail} |")
+    print("\n(ratios are of sequences/s: for the batch-1 latency rows, latency vs ORT = 1 / ratio)")
     json.dump(results, open(os.path.join(a.work, "results.json"), "w"), indent=1)
 
 

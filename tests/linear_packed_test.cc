@@ -7,9 +7,15 @@
 
 #include <cmath>
 #include <cstring>
+#include <random>
 #include <vector>
 
+#include "ernie/batch.h"
+#include "ernie/config.h"
 #include "ernie/error.h"
+#include "ernie/init.h"
+#include "ernie/model.h"
+#include "kernels/cpu/vec.h"
 #include "kernels/kernels.h"
 #include "test_util.h"
 
@@ -188,4 +194,71 @@ TEST(LinearPacked, PackedCopyIsTheOnlyCopy) {
   }
   const auto p8 = kernels::pack_linear(W.data(), b.data(), K, N, kernels::MatType::S8);
   EXPECT_LE(kernels::packed_bytes(*p8), static_cast<size_t>(N * K + 4 * N * sizeof(float)));
+}
+
+// The vectorized bf16 conversions round to nearest even exactly as the scalar definition.
+TEST(LinearPacked, Bf16ConversionsRoundToNearestEven) {
+  auto x = randn(1000 + 37, 41, 3.0f);
+  const uint32_t ties[] = {0x3f808000u, 0x3f818000u, 0xbf808000u, 0x3f80ffffu, 0x7f7fffffu, 0};
+  for (size_t i = 0; i < sizeof ties / sizeof ties[0]; ++i) std::memcpy(&x[i * 7], &ties[i], 4);
+  const std::vector<float> want = bf16_rounded(x);
+  std::vector<float> got(x.size());
+  std::vector<uint16_t> bits(x.size());
+  kernels::vec::round_bf16_row(x.data(), got.data(), static_cast<int64_t>(x.size()));
+  kernels::vec::to_bf16_row(x.data(), bits.data(), static_cast<int64_t>(x.size()));
+  for (size_t i = 0; i < x.size(); ++i) {
+    uint32_t w;
+    std::memcpy(&w, &want[i], 4);
+    ASSERT_EQ(std::memcmp(&got[i], &want[i], 4), 0) << i;
+    ASSERT_EQ(bits[i], w >> 16) << i;
+  }
+}
+
+// Through a whole model: the same batch twice gives the same bits; with libxsmm (fp32) every
+// sequence of a ragged batch gets exactly the bits it gets alone (batching never changes answers).
+TEST(LinearPacked, ModelForwardIsDeterministicAndBatchInvariant) {
+  Config cfg = load_config(ernie::testing::source_dir() / "configs" / "ernie-1.0-base-zh.json");
+  cfg.hidden_size = 128;
+  cfg.num_attention_heads = 4;
+  cfg.intermediate_size = 512;
+  cfg.num_hidden_layers = 2;
+  const Model m = Model::from_tensors(cfg, init_parameters(cfg, 5));
+  std::mt19937_64 rng(6);
+  std::vector<std::vector<int64_t>> rows;
+  for (const int64_t n : {70, 3, 129, 1, 40}) {
+    std::vector<int64_t> r(n);
+    for (auto& id : r) id = 5 + static_cast<int64_t>(rng() % (cfg.vocab_size - 5));
+    rows.push_back(r);
+  }
+  auto batch = [&](size_t first, size_t count) {
+    int64_t L = 0;
+    for (size_t i = first; i < first + count; ++i) L = std::max<int64_t>(L, rows[i].size());
+    Tensor ids = Tensor::zeros(DType::I64, {static_cast<int64_t>(count), L});
+    Tensor mask = Tensor::zeros(DType::I64, {static_cast<int64_t>(count), L});
+    for (size_t i = 0; i < count; ++i)
+      for (size_t t = 0; t < rows[first + i].size(); ++t) {
+        ids.data<int64_t>()[i * L + t] = rows[first + i][t];
+        mask.data<int64_t>()[i * L + t] = 1;
+      }
+    return pack_padded(PaddedInputs{ids, mask, Tensor(), Tensor()}, cfg);
+  };
+  const Outputs all = m.forward(batch(0, rows.size()));
+  const Outputs again = m.forward(batch(0, rows.size()));
+  const size_t bytes = all.last_hidden_state.nbytes();
+  ASSERT_EQ(std::memcmp(all.last_hidden_state.raw(), again.last_hidden_state.raw(), bytes), 0);
+  ASSERT_EQ(std::memcmp(all.logits.raw(), again.logits.raw(), all.logits.nbytes()), 0);
+  std::vector<float> W(4, 1.0f);
+  if (kernels::packed_kernel(*kernels::pack_linear(W.data(), nullptr, 2, 2, kernels::MatType::F32)) != "libxsmm")
+    GTEST_SKIP() << "oneDNN fp32 kernels: results may depend on the batch's row count";
+  int64_t offset = 0;
+  const int64_t H = cfg.hidden_size;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const Outputs one = m.forward(batch(i, 1));
+    const int64_t n = static_cast<int64_t>(rows[i].size());
+    ASSERT_EQ(std::memcmp(one.last_hidden_state.data<float>(), all.last_hidden_state.data<float>() + offset * H,
+                          n * H * sizeof(float)),
+              0)
+        << "sequence " << i;
+    offset += n;
+  }
 }

@@ -268,27 +268,32 @@ constexpr int64_t kPanel = 64;
 // Rows per kernel call: up to 64 (the x block, 64 x K floats, stays in L2 beside the panel).
 constexpr int64_t kRowBlock = 64;
 
+// Wᵀ into panels, and back: 16 k at a time so that reads stay contiguous; panels in parallel.
 void pack_panels(PackedLinear& p, const float* W) {
   p.panel = kPanel;
   p.panels.allocate(static_cast<size_t>(p.N * p.K));
   float* dst = p.panels.data();
-  for (int64_t n0 = 0; n0 < p.N; n0 += p.panel) {
-    const int64_t w = std::min(p.panel, p.N - n0);
-    float* P = dst + n0 * p.K;
-    for (int64_t c = 0; c < w; ++c) {
-      const float* row = W + (n0 + c) * p.K;
-      for (int64_t k = 0; k < p.K; ++k) P[k * w + c] = row[k];
-    }
+  const int64_t K = p.K, N = p.N, panels = (N + p.panel - 1) / p.panel;
+#pragma omp parallel for schedule(static) if (N * K > 1 << 16)
+  for (int64_t j = 0; j < panels; ++j) {
+    const int64_t n0 = j * p.panel, w = std::min(p.panel, N - n0);
+    float* P = dst + n0 * K;
+    for (int64_t k0 = 0; k0 < K; k0 += 16)
+      for (int64_t c = 0; c < w; ++c)
+        for (int64_t k = k0; k < std::min(K, k0 + 16); ++k) P[k * w + c] = W[(n0 + c) * K + k];
   }
 }
 
 void unpack_panels(const PackedLinear& p, float* W) {
   const float* src = p.panels.data();
-  for (int64_t n0 = 0; n0 < p.N; n0 += p.panel) {
-    const int64_t w = std::min(p.panel, p.N - n0);
-    const float* P = src + n0 * p.K;
-    for (int64_t c = 0; c < w; ++c)
-      for (int64_t k = 0; k < p.K; ++k) W[(n0 + c) * p.K + k] = P[k * w + c];
+  const int64_t K = p.K, N = p.N, panels = (N + p.panel - 1) / p.panel;
+#pragma omp parallel for schedule(static) if (N * K > 1 << 16)
+  for (int64_t j = 0; j < panels; ++j) {
+    const int64_t n0 = j * p.panel, w = std::min(p.panel, N - n0);
+    const float* P = src + n0 * K;
+    for (int64_t k0 = 0; k0 < K; k0 += 16)
+      for (int64_t c = 0; c < w; ++c)
+        for (int64_t k = k0; k < std::min(K, k0 + 16); ++k) W[(n0 + c) * K + k] = P[k * w + c];
   }
 }
 
@@ -317,8 +322,7 @@ void linear_xsmm(const PackedLinear& w, const float* x, float* y, int64_t M, Act
       const int64_t cols = j == panels - 1 ? last_w : P, rows = i == blocks - 1 ? last_rows : mb;
       const XsmmKernel k = cols == P ? (rows == mb ? k_full : k_rows) : (rows == mb ? k_cols : k_both);
       k(w.panels.data() + n0 * K, x + m0 * K, c);
-      for (int64_t r = 0; r < rows; ++r)
-        vec::bias_act_row(c + r * P, bias ? bias + n0 : nullptr, y + (m0 + r) * N + n0, cols, act, accumulate);
+      vec::bias_act_block(c, P, bias ? bias + n0 : nullptr, y + m0 * N + n0, N, rows, cols, act, accumulate);
     }
   }
 #else

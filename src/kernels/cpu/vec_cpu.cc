@@ -177,28 +177,100 @@ HWY_INLINE V Act(D d, V v, Activation act) {
   return v;
 }
 
-void BiasActRow(const float* acc, const float* bias, float* y, int64_t n, Activation act, bool accumulate) {
+// One row; A is a template argument so that the activation's switch is resolved once per block.
+template <Activation A, bool kAccumulate>
+HWY_INLINE void BiasActRowT(const float* acc, const float* bias, float* y, int64_t n) {
   const hn::ScalableTag<float> d;
   const int64_t L = static_cast<int64_t>(hn::Lanes(d));
   int64_t j = 0;
   for (; j + L <= n; j += L) {
     auto v = hn::LoadU(d, acc + j);
     if (bias) v = hn::Add(v, hn::LoadU(d, bias + j));
-    if (accumulate) v = hn::Add(v, hn::LoadU(d, y + j));
-    else if (act != Activation::Linear) v = Act(d, v, act);
+    if constexpr (kAccumulate) v = hn::Add(v, hn::LoadU(d, y + j));
+    else if constexpr (A != Activation::Linear) v = Act(d, v, A);
     hn::StoreU(v, d, y + j);
   }
   if (j < n) {   // the tail through a padded vector: the same formulas as full vectors
     alignas(64) float buf[64] = {};   // >= the widest vector (2048-bit SVE)
     for (int64_t i = j; i < n; ++i) buf[i - j] = acc[i] + (bias ? bias[i] : 0.0f);
     auto v = hn::Load(d, buf);
-    if (!accumulate && act != Activation::Linear) v = Act(d, v, act);
+    if constexpr (!kAccumulate && A != Activation::Linear) v = Act(d, v, A);
     hn::Store(v, d, buf);
-    for (int64_t i = j; i < n; ++i) y[i] = accumulate ? y[i] + buf[i - j] : buf[i - j];
+    for (int64_t i = j; i < n; ++i) y[i] = kAccumulate ? y[i] + buf[i - j] : buf[i - j];
   }
 }
 
+template <Activation A, bool kAccumulate>
+void BiasActBlockT(const float* acc, int64_t lda, const float* bias, float* y, int64_t ldy, int64_t rows, int64_t n) {
+  for (int64_t r = 0; r < rows; ++r) BiasActRowT<A, kAccumulate>(acc + r * lda, bias, y + r * ldy, n);
+}
+
+void BiasActBlock(const float* acc, int64_t lda, const float* bias, float* y, int64_t ldy, int64_t rows, int64_t n,
+                  Activation act, bool accumulate) {
+  if (accumulate) return BiasActBlockT<Activation::Linear, true>(acc, lda, bias, y, ldy, rows, n);
+  switch (act) {
+#define ERNIE_ACT_CASE(A) \
+  case Activation::A: return BiasActBlockT<Activation::A, false>(acc, lda, bias, y, ldy, rows, n);
+    ERNIE_ACT_CASE(Linear)
+    ERNIE_ACT_CASE(Relu)
+    ERNIE_ACT_CASE(Gelu)
+    ERNIE_ACT_CASE(GeluNew)
+    ERNIE_ACT_CASE(GeluFast)
+    ERNIE_ACT_CASE(QuickGelu)
+    ERNIE_ACT_CASE(Silu)
+    ERNIE_ACT_CASE(Tanh)
+    ERNIE_ACT_CASE(Sigmoid)
+#undef ERNIE_ACT_CASE
+  }
+}
+
+void BiasActRow(const float* acc, const float* bias, float* y, int64_t n, Activation act, bool accumulate) {
+  BiasActBlock(acc, n, bias, y, n, 1, n, act, accumulate);
+}
+
 void ActivateRow(float* x, int64_t n, Activation act) { BiasActRow(x, nullptr, x, n, act, false); }
+
+// fp32 -> bf16 with round to nearest even, as integer arithmetic on the bits (the scalar tail the same).
+inline uint32_t RoundedBf16Bits(uint32_t u) { return (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u; }
+
+template <class D, class VU>
+HWY_INLINE VU RoundBits(D du, VU u) {
+  const auto lsb = hn::And(hn::ShiftRight<16>(u), hn::Set(du, 1u));
+  return hn::And(hn::Add(hn::Add(u, hn::Set(du, 0x7fffu)), lsb), hn::Set(du, 0xffff0000u));
+}
+
+void ToBf16Row(const float* x, uint16_t* y, int64_t n) {
+  const hn::ScalableTag<uint32_t> du;
+  const hn::RebindToSigned<decltype(du)> di;
+  const hn::Rebind<uint16_t, decltype(du)> d16;
+  const int64_t L = static_cast<int64_t>(hn::Lanes(du));
+  const uint32_t* xu = reinterpret_cast<const uint32_t*>(x);
+  int64_t j = 0;
+  for (; j + L <= n; j += L) {   // bits >> 16 fit in 16 bits: a saturating signed demotion is exact
+    const auto hi = hn::BitCast(di, hn::ShiftRight<16>(RoundBits(du, hn::LoadU(du, xu + j))));
+    hn::StoreU(hn::DemoteTo(d16, hi), d16, y + j);
+  }
+  for (; j < n; ++j) {
+    uint32_t u;
+    std::memcpy(&u, x + j, 4);
+    y[j] = static_cast<uint16_t>(RoundedBf16Bits(u) >> 16);
+  }
+}
+
+void RoundBf16Row(const float* x, float* y, int64_t n) {
+  const hn::ScalableTag<uint32_t> du;
+  const int64_t L = static_cast<int64_t>(hn::Lanes(du));
+  const uint32_t* xu = reinterpret_cast<const uint32_t*>(x);
+  uint32_t* yu = reinterpret_cast<uint32_t*>(y);
+  int64_t j = 0;
+  for (; j + L <= n; j += L) hn::StoreU(RoundBits(du, hn::LoadU(du, xu + j)), du, yu + j);
+  for (; j < n; ++j) {
+    uint32_t u;
+    std::memcpy(&u, x + j, 4);
+    u = RoundedBf16Bits(u);
+    std::memcpy(y + j, &u, 4);
+  }
+}
 
 }  // namespace HWY_NAMESPACE
 }  // namespace ernie::kernels::vec
@@ -213,7 +285,10 @@ HWY_EXPORT(SoftmaxRow);
 HWY_EXPORT(QuantizeRowU8);
 HWY_EXPORT(DequantRow);
 HWY_EXPORT(BiasActRow);
+HWY_EXPORT(BiasActBlock);
 HWY_EXPORT(ActivateRow);
+HWY_EXPORT(ToBf16Row);
+HWY_EXPORT(RoundBf16Row);
 
 void layer_norm_row(float* x, const float* res, const float* gamma, const float* beta, int64_t H, float eps) {
   HWY_DYNAMIC_DISPATCH(LayerNormRow)(x, res, gamma, beta, H, eps);
@@ -230,23 +305,13 @@ void dequant_row(const int32_t* acc, const int32_t* comp, const float* ws, float
 void bias_act_row(const float* acc, const float* bias, float* y, int64_t n, Activation act, bool accumulate) {
   HWY_DYNAMIC_DISPATCH(BiasActRow)(acc, bias, y, n, act, accumulate);
 }
+void bias_act_block(const float* acc, int64_t lda, const float* bias, float* y, int64_t ldy, int64_t rows, int64_t n,
+                    Activation act, bool accumulate) {
+  HWY_DYNAMIC_DISPATCH(BiasActBlock)(acc, lda, bias, y, ldy, rows, n, act, accumulate);
+}
 void activate_row(float* x, int64_t n, Activation act) { HWY_DYNAMIC_DISPATCH(ActivateRow)(x, n, act); }
-void to_bf16_row(const float* x, uint16_t* y, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) {
-    uint32_t u;
-    std::memcpy(&u, &x[i], 4);
-    y[i] = static_cast<uint16_t>((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
-  }
-}
-
-void round_bf16_row(const float* x, float* y, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) {
-    uint32_t u;
-    std::memcpy(&u, &x[i], 4);
-    u = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
-    std::memcpy(&y[i], &u, 4);
-  }
-}
+void to_bf16_row(const float* x, uint16_t* y, int64_t n) { HWY_DYNAMIC_DISPATCH(ToBf16Row)(x, y, n); }
+void round_bf16_row(const float* x, float* y, int64_t n) { HWY_DYNAMIC_DISPATCH(RoundBf16Row)(x, y, n); }
 
 }  // namespace ernie::kernels::vec
 #endif
