@@ -4,6 +4,7 @@
 
 #include "ernie/error.h"
 #include "kernels/kernels.h"
+#include "kernels/mapped.h"
 #include "model/layers.h"
 
 namespace ernie::model {
@@ -41,11 +42,12 @@ void prepare_weights(ModelWeights& w, const PackedEncoder& packed, kernels::MatT
     auto it = int8->find(weight);
     return it == int8->end() ? nullptr : &it->second;
   };
-  // The fp32 copy itself, or a copy in `type` made from its values.
+  // The fp32 copy itself, or a copy in `type` made from its values (W: one buffer for all).
+  kernels::MappedBuffer<float> W;
   auto in_type = [&](const std::shared_ptr<const kernels::PackedLinear>& f32) {
     if (type == kernels::MatType::F32) return f32;
     const int64_t K = kernels::packed_in(*f32), N = kernels::packed_out(*f32);
-    std::vector<float> W(N * K);
+    if (W.size() < static_cast<size_t>(N * K)) W.allocate(N * K);
     kernels::unpack_linear(*f32, W.data());
     return kernels::pack_linear(W.data(), kernels::packed_bias(*f32), K, N, type);
   };
@@ -77,7 +79,7 @@ void prepare_weights(ModelWeights& w, const PackedEncoder& packed, kernels::MatT
                               stored(layer.prefix + qkv[2] + ".weight")};
     if (s[0] && s[1] && s[2]) {
       const int64_t H = kernels::packed_in(*src.qkv), N = kernels::packed_out(*src.qkv) / 3;
-      std::vector<int8_t> q(3 * N * H);
+      kernels::MappedBuffer<int8_t> q(3 * N * H);
       std::vector<float> scale(3 * N);
       for (int p = 0; p < 3; ++p) {
         std::copy(s[p]->q, s[p]->q + N * H, q.data() + p * N * H);

@@ -10,6 +10,7 @@
 #include "ernie/init.h"
 #include "ernie/params.h"
 #include "kernels/kernels.h"
+#include "kernels/mapped.h"
 #include "model/layers.h"
 
 namespace ernie {
@@ -67,6 +68,10 @@ void dequantize_rows(const Tensor& q, const Tensor& scale, float* dst) {
 }
 
 std::string first_bad_value(const float* p, int64_t n) {
+  float zero = 0.0f;   // v * 0 is NaN exactly for NaN and Inf: one vectorized pass, then the index
+#pragma omp simd reduction(+ : zero)
+  for (int64_t i = 0; i < n; ++i) zero += p[i] * 0.0f;
+  if (zero == 0.0f) return "";
   for (int64_t i = 0; i < n; ++i)
     if (!std::isfinite(p[i])) return (std::isnan(p[i]) ? "NaN" : "Inf") + std::string(" at index ") + std::to_string(i);
   return "";
@@ -93,18 +98,28 @@ struct Model::Unpacked {
 
 namespace {
 // A checkpoint tensor as fp32: a view when it is F32, else a converted copy (int8 checkpoints:
-// q · scale, with the stored int8 recorded).
-Tensor fp32_of(const std::string& source, const std::string& canon, const std::map<std::string, Tensor>& tensors,
-               std::map<std::string, model::StoredInt8>& int8) {
+// q · scale, with the stored int8 recorded). Copies of the big ones come from mmap (MappedBuffer).
+struct Fp32 {
+  const float* data = nullptr;
+  Tensor keep;
+};
+// `buf` (grown as needed) holds int8 conversions, so that one buffer serves every layer.
+Fp32 fp32_of(const std::string& source, const std::string& canon, const std::map<std::string, Tensor>& tensors,
+             std::map<std::string, model::StoredInt8>& int8, kernels::MappedBuffer<float>& buf) {
   const Tensor& t = tensors.at(source);
-  if (t.dtype() == DType::F32) return t;
-  if (const Tensor* scale = int8_scale_of(source, t, tensors)) {   // `ernie quantize` output
-    Tensor f = Tensor::empty(DType::F32, t.shape());
-    dequantize_rows(t, *scale, f.data<float>());
+  Fp32 f;
+  if (t.dtype() == DType::F32) {
+    f.data = t.data<float>();
+  } else if (const Tensor* scale = int8_scale_of(source, t, tensors)) {   // `ernie quantize` output
+    if (buf.size() < static_cast<size_t>(t.numel())) buf.allocate(t.numel());
+    dequantize_rows(t, *scale, buf.data());
+    f.data = buf.data();
     int8[canon] = {t.data<int8_t>(), scale->data<float>()};
-    return f;
+  } else {
+    f.keep = t.to_f32();   // throws for integer dtypes, naming them
+    f.data = f.keep.data<float>();
   }
-  return t.to_f32();   // throws for integer dtypes, naming them
+  return f;
 }
 }  // namespace
 
@@ -156,8 +171,9 @@ Model Model::from_tensors(Config cfg, const std::map<std::string, Tensor>& tenso
     if (src == source_of.end()) {
       fill_sinusoidal(dst, spec.shape[0], spec.shape[1]);   // fixed table: computed, not stored
     } else {
-      const Tensor f = fp32_of(src->second, spec.name, tensors, int8);
-      std::memcpy(dst, f.data<float>(), n * sizeof(float));
+      kernels::MappedBuffer<float> none;
+      const Fp32 f = fp32_of(src->second, spec.name, tensors, int8, none);
+      std::memcpy(dst, f.data, n * sizeof(float));
       const std::string bad = first_bad_value(dst, n);
       if (!bad.empty()) throw Error("tensor " + src->second + " contains " + bad);
       source_of.erase(src);
@@ -169,35 +185,41 @@ Model Model::from_tensors(Config cfg, const std::map<std::string, Tensor>& tenso
   // Pack the encoder's Linear weights, one layer at a time (converted copies live only while packed).
   auto packed = std::make_shared<model::PackedEncoder>();
   auto weights = std::make_shared<model::ModelWeights>(model::bind_weights(cfg, m.params_, /*packed_encoder=*/true));
-  for (const model::EncoderLayerW& layer : weights->layers) {
-    auto weight = [&](const char* name) {
-      const std::string canon = layer.prefix + name + ".weight";
-      Tensor f = fp32_of(packed_source.at(canon), canon, tensors, int8);
-      const std::string bad = first_bad_value(f.data<float>(), f.numel());
-      if (!bad.empty()) throw Error("tensor " + packed_source.at(canon) + " contains " + bad);
-      return f;
-    };
-    auto pack = [&](const char* name, const model::LinearW& lin) {
-      const Tensor f = weight(name);
-      return kernels::pack_linear(f.data<float>(), lin.b, f.dim(1), f.dim(0), kernels::MatType::F32);
-    };
-    model::PackedEncoder::Layer l;
-    {   // Q, K, V as one [3H, H] product
-      const model::LinearW* parts[] = {&layer.query, &layer.key, &layer.value};
-      const char* names[] = {"attention.self.query", "attention.self.key", "attention.self.value"};
-      const int64_t H = cfg.hidden_size;
-      std::vector<float> w(3 * H * H), b(3 * H);
-      for (int i = 0; i < 3; ++i) {
-        const Tensor f = weight(names[i]);
-        std::memcpy(w.data() + i * H * H, f.data<float>(), H * H * sizeof(float));
-        std::memcpy(b.data() + i * H, parts[i]->b, H * sizeof(float));
+  {
+    kernels::MappedBuffer<float> converted, qkv_rows;   // reused by every layer, freed after
+    for (const model::EncoderLayerW& layer : weights->layers) {
+      auto weight = [&](const char* name) {
+        const std::string canon = layer.prefix + name + ".weight";
+        Fp32 f = fp32_of(packed_source.at(canon), canon, tensors, int8, converted);
+        const std::string bad = first_bad_value(f.data, tensors.at(packed_source.at(canon)).numel());
+        if (!bad.empty()) throw Error("tensor " + packed_source.at(canon) + " contains " + bad);
+        return f;
+      };
+      auto pack = [&](const char* name, const model::LinearW& lin) {
+        const Fp32 f = weight(name);
+        const Tensor& t = tensors.at(packed_source.at(layer.prefix + name + ".weight"));
+        return kernels::pack_linear(f.data, lin.b, t.dim(1), t.dim(0), kernels::MatType::F32);
+      };
+      model::PackedEncoder::Layer l;
+      {   // Q, K, V as one [3H, H] product
+        const model::LinearW* parts[] = {&layer.query, &layer.key, &layer.value};
+        const char* names[] = {"attention.self.query", "attention.self.key", "attention.self.value"};
+        const int64_t H = cfg.hidden_size;
+        if (qkv_rows.size() < static_cast<size_t>(3 * H * H)) qkv_rows.allocate(3 * H * H);
+        float* w = qkv_rows.data();
+        std::vector<float> b(3 * H);
+        for (int i = 0; i < 3; ++i) {
+          const Fp32 f = weight(names[i]);
+          std::memcpy(w + i * H * H, f.data, H * H * sizeof(float));
+          std::memcpy(b.data() + i * H, parts[i]->b, H * sizeof(float));
+        }
+        l.qkv = kernels::pack_linear(w, b.data(), H, 3 * H, kernels::MatType::F32);
       }
-      l.qkv = kernels::pack_linear(w.data(), b.data(), H, 3 * H, kernels::MatType::F32);
+      l.attn_out = pack("attention.output.dense", layer.attn_out);
+      l.intermediate = pack("intermediate.dense", layer.intermediate);
+      l.output = pack("output.dense", layer.output);
+      packed->layers.push_back(std::move(l));
     }
-    l.attn_out = pack("attention.output.dense", layer.attn_out);
-    l.intermediate = pack("intermediate.dense", layer.intermediate);
-    l.output = pack("output.dense", layer.output);
-    packed->layers.push_back(std::move(l));
   }
   m.packed_ = packed;
   m.unpacked_ = std::make_shared<Unpacked>();
@@ -226,12 +248,13 @@ const std::map<std::string, Tensor>& Model::parameters() const {
         kernels::unpack_linear(w, t.data<float>());
         return t;
       };
-      const Tensor qkv = unpack(*l.qkv);
-      const int64_t H = qkv.dim(1), N = qkv.dim(0) / 3;
+      const int64_t H = kernels::packed_in(*l.qkv), N = kernels::packed_out(*l.qkv) / 3;
+      kernels::MappedBuffer<float> qkv(3 * N * H);   // a temporary: kept out of the heap
+      kernels::unpack_linear(*l.qkv, qkv.data());
       const char* names[] = {"attention.self.query", "attention.self.key", "attention.self.value"};
       for (int j = 0; j < 3; ++j) {
         Tensor t = Tensor::empty(DType::F32, {N, H});
-        std::memcpy(t.data<float>(), qkv.data<float>() + j * N * H, N * H * sizeof(float));
+        std::memcpy(t.data<float>(), qkv.data() + j * N * H, N * H * sizeof(float));
         all[p + names[j] + ".weight"] = std::move(t);
       }
       all[p + "attention.output.dense.weight"] = unpack(*l.attn_out);

@@ -40,6 +40,7 @@
 #include <vector>
 
 #include <omp.h>
+#include <oneapi/dnnl/dnnl.h>
 #include <oneapi/dnnl/dnnl.hpp>
 #ifdef ERNIE_HAVE_LIBXSMM
 #include <libxsmm.h>
@@ -48,24 +49,9 @@
 #include "ernie/error.h"
 #include "kernels/cpu/vec.h"
 #include "kernels/kernels.h"
+#include "kernels/mapped.h"
 
 namespace ernie::kernels {
-
-namespace {
-// 64-byte aligned heap array (the packed weights).
-template <class T>
-struct Aligned {
-  std::unique_ptr<T, decltype(&std::free)> p{nullptr, &std::free};
-  size_t n = 0;
-  void allocate(size_t count) {
-    const size_t bytes = ((count * sizeof(T) + 63) / 64) * 64;
-    p.reset(static_cast<T*>(std::aligned_alloc(64, bytes ? bytes : 64)));
-    if (!p) throw Error("out of memory packing weights (" + std::to_string(bytes) + " bytes)");
-    n = count;
-  }
-  T* data() const { return p.get(); }
-};
-}  // namespace
 
 struct PackedLinear {
   MatType type = MatType::F32;
@@ -79,12 +65,12 @@ struct PackedLinear {
   // the bf16-rounded weights here (`rounded`) and rounds each activation row the same way.
   int64_t panel = 0;
   bool rounded = false;
-  Aligned<float> panels;
+  MappedBuffer<float> panels;
   // Onednn: the weights as oneDNN's matmul wants them (wdesc: blocked for brgemm, or [K, N] with
   // strides {1, K} when `plain`: the original layout, multiplied with a runtime row count).
   dnnl::memory::desc wdesc;
   bool plain = false;
-  Aligned<char> wdata;
+  MappedBuffer<char> wdata;
   // S8: per output channel scale [N] and 128·Σ_k q[n, k] [N] (the u8 zero point's share).
   std::vector<float> scale;
   std::vector<int32_t> comp;
@@ -244,19 +230,24 @@ bool xsmm_ready() {
       }
     }
     const float alpha = 1.0f, beta = 0.0f;
-    return libxsmm_smmdispatch(16, 1, 16, nullptr, nullptr, nullptr, &alpha, &beta, nullptr, nullptr) != nullptr;
+    return libxsmm_smmdispatch(16, 1, 16, nullptr, nullptr, nullptr, &alpha, &beta, nullptr, nullptr) != nullptr;   // JIT works here
   }();
   return ok;
 }
 
 // C[w, rows] (column-major, ldc = panel) = A[w, K] (a panel, lda = w) · B[K, rows] (x, ldb = K).
-XsmmKernel xsmm_kernel(int64_t w, int64_t rows, int64_t K, int64_t ldc) {
+// With `prefetch` the kernel also pulls the next call's panel into L2 while it computes
+// (LIBXSMM_GEMM_PREFETCH_AL2). Measured on the seed shapes, 2 threads, weights beyond L3: with
+// K = 768 (192 KiB panels) 1.15-1.28x faster at 4-16 rows, 1.03-1.09x at 64-128; with K = 3072
+// (768 KiB panels, two of which crowd the x block out of L2) 0.86-1.0x, so only small panels do it.
+XsmmKernel xsmm_kernel(int64_t w, int64_t rows, int64_t K, int64_t ldc, bool prefetch_next) {
   const float alpha = 1.0f, beta = 0.0f;
   const libxsmm_blasint lda = static_cast<libxsmm_blasint>(w), ldb = static_cast<libxsmm_blasint>(K),
                         ldcc = static_cast<libxsmm_blasint>(ldc);
+  const int prefetch = prefetch_next ? LIBXSMM_GEMM_PREFETCH_AL2 : LIBXSMM_GEMM_PREFETCH_NONE;
   XsmmKernel k = libxsmm_smmdispatch(static_cast<libxsmm_blasint>(w), static_cast<libxsmm_blasint>(rows),
                                      static_cast<libxsmm_blasint>(K), &lda, &ldb, &ldcc, &alpha, &beta, nullptr,
-                                     nullptr);
+                                     &prefetch);
   if (!k) throw Error("libxsmm could not generate a " + std::to_string(w) + "x" + std::to_string(rows) + "x" +
                       std::to_string(K) + " kernel");
   return k;
@@ -268,33 +259,68 @@ constexpr int64_t kPanel = 64;
 // Rows per kernel call: up to 64 (the x block, 64 x K floats, stays in L2 beside the panel).
 constexpr int64_t kRowBlock = 64;
 
-// Wᵀ into panels, and back: 16 k at a time so that reads stay contiguous; panels in parallel.
-void pack_panels(PackedLinear& p, const float* W) {
-  p.panel = kPanel;
-  p.panels.allocate(static_cast<size_t>(p.N * p.K));
-  float* dst = p.panels.data();
-  const int64_t K = p.K, N = p.N, panels = (N + p.panel - 1) / p.panel;
+// Wᵀ into panels, and back: 16 x 16 tiles (each read and written through 16 cache lines),
+// panels in parallel.
+template <bool kPack>
+void transpose_panels(const PackedLinear& p, float* panels, float* W) {
+  const int64_t K = p.K, N = p.N, panel_count = (N + p.panel - 1) / p.panel;
 #pragma omp parallel for schedule(static) if (N * K > 1 << 16)
-  for (int64_t j = 0; j < panels; ++j) {
+  for (int64_t j = 0; j < panel_count; ++j) {
     const int64_t n0 = j * p.panel, w = std::min(p.panel, N - n0);
-    float* P = dst + n0 * K;
+    float* P = panels + n0 * K;
     for (int64_t k0 = 0; k0 < K; k0 += 16)
-      for (int64_t c = 0; c < w; ++c)
-        for (int64_t k = k0; k < std::min(K, k0 + 16); ++k) P[k * w + c] = W[(n0 + c) * K + k];
+      for (int64_t c0 = 0; c0 < w; c0 += 16)
+        for (int64_t c = c0; c < std::min(w, c0 + 16); ++c)
+          for (int64_t k = k0; k < std::min(K, k0 + 16); ++k) {
+            if constexpr (kPack)
+              P[k * w + c] = W[(n0 + c) * K + k];
+            else
+              W[(n0 + c) * K + k] = P[k * w + c];
+          }
   }
 }
 
+// The panels as a oneDNN memory descriptor (dims {K, N}; N in blocks of `panel`, each block
+// [K][panel]) when N is a multiple of the panel width: oneDNN's JIT reorders then pack and unpack
+// them several times faster than the tiled loop above.
+bool panels_desc(const PackedLinear& p, memory::desc* md) {
+  if (p.N % p.panel != 0) return false;
+  dnnl_memory_desc_t d;
+  const dnnl_dims_t dims = {p.K, p.N};
+  if (dnnl_memory_desc_init_by_tag(&d, 2, dims, dnnl_f32, dnnl_ab) != dnnl_success) return false;
+  dnnl_blocking_desc_t& b = d.format_desc.blocking;
+  b.strides[0] = p.panel;         // k within a panel
+  b.strides[1] = p.K * p.panel;   // the panel
+  b.inner_nblks = 1;
+  b.inner_blks[0] = p.panel;
+  b.inner_idxs[0] = 1;
+  *md = memory::desc(d);
+  return true;
+}
+
+// W [N, K] (= dims {K, N} with strides {1, K}) <-> panels.
+void reorder_panels(const PackedLinear& p, const memory::desc& panels, float* W, bool pack) {
+  memory plain(memory::desc({p.K, p.N}, dt::f32, memory::dims{1, p.K}), engine(), W);
+  memory blocked(panels, engine(), p.panels.data());
+  if (pack)
+    dnnl::reorder(plain, blocked).execute(stream(), plain, blocked);
+  else
+    dnnl::reorder(blocked, plain).execute(stream(), blocked, plain);
+  stream().wait();
+}
+
+void pack_panels(PackedLinear& p, const float* W) {
+  p.panel = kPanel;
+  p.panels.allocate(static_cast<size_t>(p.N * p.K));
+  memory::desc md;
+  if (panels_desc(p, &md)) return reorder_panels(p, md, const_cast<float*>(W), true);
+  transpose_panels<true>(p, p.panels.data(), const_cast<float*>(W));
+}
+
 void unpack_panels(const PackedLinear& p, float* W) {
-  const float* src = p.panels.data();
-  const int64_t K = p.K, N = p.N, panels = (N + p.panel - 1) / p.panel;
-#pragma omp parallel for schedule(static) if (N * K > 1 << 16)
-  for (int64_t j = 0; j < panels; ++j) {
-    const int64_t n0 = j * p.panel, w = std::min(p.panel, N - n0);
-    const float* P = src + n0 * K;
-    for (int64_t k0 = 0; k0 < K; k0 += 16)
-      for (int64_t c = 0; c < w; ++c)
-        for (int64_t k = k0; k < std::min(K, k0 + 16); ++k) W[(n0 + c) * K + k] = P[k * w + c];
-  }
+  memory::desc md;
+  if (panels_desc(p, &md)) return reorder_panels(p, md, W, false);
+  transpose_panels<false>(p, p.panels.data(), W);
 }
 
 void linear_xsmm(const PackedLinear& w, const float* x, float* y, int64_t M, Activation act, bool accumulate) {
@@ -305,10 +331,11 @@ void linear_xsmm(const PackedLinear& w, const float* x, float* y, int64_t M, Act
   const int64_t last_rows = M - (blocks - 1) * mb;
   const int64_t panels = (N + P - 1) / P, last_w = N - (panels - 1) * P;
   // The (at most four) kernels this call needs: full / last panel x full / last row block.
-  const XsmmKernel k_full = xsmm_kernel(P, mb, K, P);
-  const XsmmKernel k_rows = last_rows == mb ? k_full : xsmm_kernel(P, last_rows, K, P);
-  const XsmmKernel k_cols = last_w == P ? k_full : xsmm_kernel(last_w, mb, K, P);
-  const XsmmKernel k_both = last_w == P ? k_rows : last_rows == mb ? k_cols : xsmm_kernel(last_w, last_rows, K, P);
+  const bool pf = K * P * static_cast<int64_t>(sizeof(float)) <= (256 << 10);
+  const XsmmKernel k_full = xsmm_kernel(P, mb, K, P, pf);
+  const XsmmKernel k_rows = last_rows == mb ? k_full : xsmm_kernel(P, last_rows, K, P, pf);
+  const XsmmKernel k_cols = last_w == P ? k_full : xsmm_kernel(last_w, mb, K, P, pf);
+  const XsmmKernel k_both = last_w == P ? k_rows : last_rows == mb ? k_cols : xsmm_kernel(last_w, last_rows, K, P, pf);
   const float* bias = w.b();
   const int64_t tasks = panels * blocks;
 #pragma omp parallel if (tasks > 1 && M * N * K > (1 << 16))
@@ -321,7 +348,8 @@ void linear_xsmm(const PackedLinear& w, const float* x, float* y, int64_t M, Act
       const int64_t n0 = j * P, m0 = i * mb;
       const int64_t cols = j == panels - 1 ? last_w : P, rows = i == blocks - 1 ? last_rows : mb;
       const XsmmKernel k = cols == P ? (rows == mb ? k_full : k_rows) : (rows == mb ? k_cols : k_both);
-      k(w.panels.data() + n0 * K, x + m0 * K, c);
+      const int64_t next = std::min(t + 1, tasks - 1) / blocks;   // the panel this thread needs next
+      k(w.panels.data() + n0 * K, x + m0 * K, c, w.panels.data() + next * P * K, x + m0 * K, c);
       vec::bias_act_block(c, P, bias ? bias + n0 : nullptr, y + m0 * N + n0, N, rows, cols, act, accumulate);
     }
   }
@@ -450,15 +478,8 @@ std::shared_ptr<PackedLinear> new_packed(MatType type, int64_t K, int64_t N, con
 }  // namespace
 
 void quantize_weights(const float* W, int64_t K, int64_t N, int8_t* q, float* scale) {
-  for (int64_t n = 0; n < N; ++n) {
-    const float* row = W + n * K;
-    float amax = 0.0f;
-    for (int64_t k = 0; k < K; ++k) amax = std::max(amax, std::fabs(row[k]));
-    const float s = amax / 63.0f;
-    scale[n] = s;
-    const float inv = amax > 0.0f ? 63.0f / amax : 0.0f;
-    for (int64_t k = 0; k < K; ++k) q[n * K + k] = static_cast<int8_t>(std::lrintf(row[k] * inv));
-  }
+#pragma omp parallel for schedule(static) if (N * K > 1 << 16)
+  for (int64_t n = 0; n < N; ++n) scale[n] = vec::quantize_row_s8(W + n * K, K, 63, q + n * K);
 }
 
 std::shared_ptr<const PackedLinear> pack_linear_s8(const int8_t* q, const float* scale, const float* b, int64_t K,
@@ -468,11 +489,14 @@ std::shared_ptr<const PackedLinear> pack_linear_s8(const int8_t* q, const float*
   p->scale.assign(scale, scale + N);
   p->comp.resize(N);
   for (int64_t n = 0; n < N; ++n) {
-    int32_t s = 0;
+    int32_t s = 0, bad = 0;
+#pragma omp simd reduction(+ : s, bad)
     for (int64_t k = 0; k < K; ++k) {
-      if (q[n * K + k] < -63 || q[n * K + k] > 63) throw Error("int8 weights must lie in [-63, 63]");
-      s += q[n * K + k];
+      const int32_t v = q[n * K + k];
+      bad += v < -63 || v > 63;
+      s += v;
     }
+    if (bad) throw Error("int8 weights must lie in [-63, 63]");
     p->comp[n] = 128 * s;
   }
   pack_onednn(*p, q, dt::s8);
@@ -482,7 +506,8 @@ std::shared_ptr<const PackedLinear> pack_linear_s8(const int8_t* q, const float*
 std::shared_ptr<const PackedLinear> pack_linear(const float* W, const float* b, int64_t K, int64_t N, MatType type,
                                                 LinearKernel kernel) {
   if (type == MatType::S8) {
-    std::vector<int8_t> q(N * K);
+    thread_local MappedBuffer<int8_t> q;   // reused: one fresh mapping per matrix costs more than packing
+    if (q.size() < static_cast<size_t>(N * K)) q.allocate(N * K);
     std::vector<float> scale(N);
     quantize_weights(W, K, N, q.data(), scale.data());
     return pack_linear_s8(q.data(), scale.data(), b, K, N);
@@ -490,9 +515,9 @@ std::shared_ptr<const PackedLinear> pack_linear(const float* W, const float* b, 
   auto p = new_packed(type, K, N, b);
   p->kernel = choose_kernel(type, kernel);
   // bf16 without native products: the bf16-rounded weights multiplied in fp32 (exact widening).
-  std::vector<float> rounded;
+  MappedBuffer<float> rounded;
   if (type == MatType::BF16 && !native_support(MatType::BF16)) {
-    rounded.resize(N * K);
+    rounded.allocate(N * K);
     vec::round_bf16_row(W, rounded.data(), N * K);
     W = rounded.data();
     p->rounded = true;
@@ -508,7 +533,7 @@ void unpack_linear(const PackedLinear& p, float* W) {
   if (p.kernel == LinearKernel::Libxsmm) return unpack_panels(p, W);
   const int64_t K = p.K, N = p.N;
   const dt t = p.type == MatType::S8 ? dt::s8 : dt::f32;   // oneDNN reorders bf16 -> f32 exactly
-  std::vector<int8_t> q(p.type == MatType::S8 ? N * K : 0);
+  MappedBuffer<int8_t> q(p.type == MatType::S8 ? N * K : 0);
   void* out = p.type == MatType::S8 ? static_cast<void*>(q.data()) : static_cast<void*>(W);
   memory src(p.wdesc, engine(), p.wdata.data());
   memory dst(memory::desc({K, N}, t, memory::dims{1, K}), engine(), out);
@@ -524,7 +549,7 @@ int64_t packed_in(const PackedLinear& p) { return p.K; }
 int64_t packed_out(const PackedLinear& p) { return p.N; }
 MatType packed_type(const PackedLinear& p) { return p.type; }
 size_t packed_bytes(const PackedLinear& p) {
-  return p.panels.n * sizeof(float) + p.wdata.n + p.bias.size() * sizeof(float) + p.scale.size() * sizeof(float) +
+  return p.panels.size() * sizeof(float) + p.wdata.size() + p.bias.size() * sizeof(float) + p.scale.size() * sizeof(float) +
          p.comp.size() * sizeof(int32_t);
 }
 std::string packed_kernel(const PackedLinear& p) {

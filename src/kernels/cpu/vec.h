@@ -15,6 +15,9 @@ void sum_rows(float* y, const float* a, const float* b, const float* c, const fl
 void softmax_row(float* s, int64_t n, float scale);
 // q[K] = round(x / scale) + 128 as u8, scale = max|x| / 127 (returned; 0 rows give scale 0).
 float quantize_row_u8(const float* x, int64_t K, uint8_t* q);
+// Symmetric: q[K] = round(x / scale) in [-levels, levels], scale = max|x| / levels (returned;
+// 0 rows give scale 0); rounding to nearest even, as lrintf.
+float quantize_row_s8(const float* x, int64_t K, int levels, int8_t* q);
 // y[N] (=|+=) (acc - comp) * sx * wscale + bias, then relu if asked.
 void dequant_row(const int32_t* acc, const int32_t* comp, const float* wscale, float sx, const float* bias, float* y,
                  int64_t N, bool relu, bool accumulate);

@@ -116,6 +116,23 @@ float QuantizeRowU8(const float* x, int64_t K, uint8_t* q) {
   return scale;
 }
 
+float QuantizeRowS8(const float* x, int64_t K, int levels, int8_t* q) {
+  const hn::ScalableTag<float> d;
+  const hn::Rebind<int8_t, decltype(d)> d8;
+  const int64_t L = static_cast<int64_t>(hn::Lanes(d));
+  int64_t j = 0;
+  auto vmax = hn::Zero(d);
+  float amax = 0.0f;
+  for (; j + L <= K; j += L) vmax = hn::Max(vmax, hn::Abs(hn::LoadU(d, x + j)));
+  for (; j < K; ++j) amax = std::max(amax, std::fabs(x[j]));
+  amax = std::max(amax, hn::GetLane(hn::MaxOfLanes(d, vmax)));
+  const float inv = amax > 0.0f ? static_cast<float>(levels) / amax : 0.0f;
+  const auto vi = hn::Set(d, inv);
+  for (j = 0; j + L <= K; j += L) hn::StoreU(hn::DemoteTo(d8, hn::NearestInt(hn::Mul(hn::LoadU(d, x + j), vi))), d8, q + j);
+  for (; j < K; ++j) q[j] = static_cast<int8_t>(std::lrintf(x[j] * inv));
+  return amax / static_cast<float>(levels);
+}
+
 void DequantRow(const int32_t* acc, const int32_t* comp, const float* ws, float sx, const float* bias, float* y,
                 int64_t N, bool relu, bool accumulate) {
   const hn::ScalableTag<float> d;
@@ -284,6 +301,7 @@ HWY_EXPORT(SumRows);
 HWY_EXPORT(SoftmaxRow);
 HWY_EXPORT(QuantizeRowU8);
 HWY_EXPORT(DequantRow);
+HWY_EXPORT(QuantizeRowS8);
 HWY_EXPORT(BiasActRow);
 HWY_EXPORT(BiasActBlock);
 HWY_EXPORT(ActivateRow);
@@ -298,6 +316,9 @@ void sum_rows(float* y, const float* a, const float* b, const float* c, const fl
 }
 void softmax_row(float* s, int64_t n, float scale) { HWY_DYNAMIC_DISPATCH(SoftmaxRow)(s, n, scale); }
 float quantize_row_u8(const float* x, int64_t K, uint8_t* q) { return HWY_DYNAMIC_DISPATCH(QuantizeRowU8)(x, K, q); }
+float quantize_row_s8(const float* x, int64_t K, int levels, int8_t* q) {
+  return HWY_DYNAMIC_DISPATCH(QuantizeRowS8)(x, K, levels, q);
+}
 void dequant_row(const int32_t* acc, const int32_t* comp, const float* ws, float sx, const float* bias, float* y,
                  int64_t N, bool relu, bool accumulate) {
   HWY_DYNAMIC_DISPATCH(DequantRow)(acc, comp, ws, sx, bias, y, N, relu, accumulate);
