@@ -38,20 +38,21 @@ class Communicator {
   bool is_root() const { return rank() == 0; }
 };
 
+Communicator& world();
+
 // The job this process belongs to. Under an MPI launcher (mpirun, srun with PMI/PMIx) MPI is
 // initialized; otherwise a single process, with no MPI call at all.
 class World {
  public:
   World(int& argc, char**& argv);
   ~World();   // MPI_Finalize
-  Communicator& comm() { return *comm_; }
+  Communicator& comm() { return world(); }
 
  private:
   std::unique_ptr<Communicator> comm_;
 };
 
-// The process-wide communicator (single process until a World exists).
-Communicator& world();
+// world(): the process-wide communicator (single process until a World exists).
 // A communicator of one process, for library users that run alone.
 Communicator& single_process();
 
