@@ -108,7 +108,7 @@ void run_training(const TrainOptions& o, const std::function<void(const std::str
   if (!(o.lr > 0) || o.warmup_ratio < 0 || o.warmup_ratio > 1 || o.weight_decay < 0)
     throw Error("--lr must be positive, --warmup-ratio in [0, 1], --weight-decay non-negative");
   if (o.dropout && !(*o.dropout >= 0 && *o.dropout < 1)) throw Error("--dropout must be in [0, 1)");
-  if (o.bucket_mb <= 0) throw Error("--bucket-mb must be positive");
+  if (!(o.bucket_mb > 0)) throw Error("--bucket-mb must be positive");
   // Several ranks on one machine share its cores unless told otherwise.
   if (o.threads > 0) omp_set_num_threads(o.threads);
   else if (comm.local_size() > 1) omp_set_num_threads(std::max(1, omp_get_num_procs() / comm.local_size()));
@@ -175,7 +175,8 @@ void run_training(const TrainOptions& o, const std::function<void(const std::str
   // Unsharded: buckets allreduced during backward. Sharded: one reduce-scatter after it.
   std::vector<dist::Range> groups;
   for (const auto& [b, e] : model.gradient_groups()) groups.push_back({b, e});
-  dist::GradientReducer reducer(comm, model.gradient_storage().data<float>(), groups, o.bucket_mb << 20,
+  dist::GradientReducer reducer(comm, model.gradient_storage().data<float>(), groups,
+                                static_cast<int64_t>(o.bucket_mb * (1 << 20)),
                                 /*overlap=*/!o.shard_optimizer);
 
   const int64_t n = static_cast<int64_t>(train_set.encs.size());
