@@ -7,6 +7,7 @@
 #include <numeric>
 #include <optional>
 
+#include "cli/batch_flags.h"
 #include "cli/commands.h"
 #include "cli/tokenizer_io.h"
 #include "ernie/dist.h"
@@ -21,13 +22,11 @@ namespace ernie::cli {
 namespace {
 
 struct ClassifyOptions {
-  std::string model, input, output;
+  BatchFlags in;
+  std::string output;
   std::vector<std::string> texts;
   bool json = false;
   int top_k = 1;
-  size_t max_len = 0, batch = 32;
-  std::string errors = "strict";
-  int threads = 0;
 };
 
 // One text's words with the tag of each word's first piece: `word/TAG ...`, or JSON
@@ -68,14 +67,13 @@ struct Classifier {
   int k = 1;
 
   Classifier(const ClassifyOptions& o, bool json_out)
-      : model(Model::load(o.model)), tok(Tokenizer::from_folder(o.model)), json(json_out) {
+      : model(o.in.load_model()), tok(Tokenizer::from_folder(o.in.model)), json(json_out) {
     const Config& cfg = model.config();
     per_token = cfg.head() == Head::TokenClassification;
     if ((cfg.head() != Head::SequenceClassification && !per_token) || cfg.num_labels() < 1)
-      throw Error(o.model + " is not a sequence- or token-classification model (architectures: " +
+      throw Error(o.in.model + " is not a sequence- or token-classification model (architectures: " +
                   (cfg.architectures.empty() ? std::string("none") : cfg.architectures[0]) + ")");
-    eo.max_length = o.max_len ? o.max_len : static_cast<size_t>(cfg.max_sequence_length());
-    eo.utf8_errors = parse_errors_flag(o.errors);
+    eo = o.in.encode_options(cfg);
     multi = cfg.problem_type == "multi_label_classification";
     N = cfg.num_labels();
     k = std::clamp<int>(o.top_k, 1, static_cast<int>(N));
@@ -155,29 +153,30 @@ void Classifier::append_labels(const std::string& text, const float* logits, std
 // (JSON lines, one file in input order whatever the number of ranks).
 void run(const ClassifyOptions& o) {
   dist::Communicator& comm = dist::world();
-  if (!o.input.empty() && !o.texts.empty()) throw Error("give texts or --input FILE, not both");
-  if (!o.output.empty() && o.input.empty()) throw Error("--output needs --input FILE");
+  const std::string& input = o.in.input;
+  if (!input.empty() && !o.texts.empty()) throw Error("give texts or --input FILE, not both");
+  if (!o.output.empty() && input.empty()) throw Error("--output needs --input FILE");
   if (comm.size() > 1 && o.output.empty()) throw Error("under mpirun, classify needs --input FILE and --output FILE");
   std::optional<pipeline::LineShard> shard;
-  if (!o.input.empty()) shard = pipeline::plan_lines(o.input, comm);
-  pipeline::set_threads(o.threads, comm);
+  if (!input.empty()) shard = pipeline::plan_lines(input, comm);
+  pipeline::set_threads(o.in.threads, comm);
   const Classifier c(o, o.json || !o.output.empty());
 
   std::unique_ptr<pipeline::BatchReader> lines;   // --input
-  std::unique_ptr<pipeline::LineReader> in;        // stdin
-  if (shard) lines = std::make_unique<pipeline::BatchReader>(*shard, o.batch);
-  else if (o.texts.empty()) in = std::make_unique<pipeline::LineReader>(0);
+  std::unique_ptr<pipeline::LineReader> stdin_lines;
+  if (shard) lines = std::make_unique<pipeline::BatchReader>(*shard, o.in.batch);
+  else if (o.texts.empty()) stdin_lines = std::make_unique<pipeline::LineReader>(0);
   std::unique_ptr<pipeline::ShardedText> file;
   if (!o.output.empty()) file = std::make_unique<pipeline::ShardedText>(o.output, comm);
-  const std::string name = shard ? o.input + ": line " : in ? "line " : "text ";
+  const std::string name = shard ? input + ": line " : stdin_lines ? "line " : "text ";
 
   std::vector<std::string> texts;
   std::string out;
   size_t next_text = 0;   // texts from the arguments
   auto next_batch = [&] {
     if (lines) return lines->next(texts);
-    if (in) return in->next_batch(o.batch, texts);
-    const size_t last = std::min(o.texts.size(), next_text + o.batch);
+    if (stdin_lines) return stdin_lines->next_batch(o.in.batch, texts);
+    const size_t last = std::min(o.texts.size(), next_text + o.in.batch);
     texts.assign(o.texts.begin() + static_cast<std::ptrdiff_t>(next_text), o.texts.begin() + static_cast<std::ptrdiff_t>(last));
     next_text = last;
     return !texts.empty();
@@ -199,25 +198,16 @@ void add_classify_command(CLI::App& app) {
       "classify",
       "Classify texts with a sequence-classification model folder (config.json, model.safetensors, vocab.txt), or tag "
       "their words with a token-classification model (word/TAG ...)");
-  cmd->add_option("--model", o->model, "Model folder with its vocab.txt (or tokenizer.json)")->required();
+  add_batch_flags(cmd, o->in, false);
   cmd->add_option("texts", o->texts,
                   "Texts to classify (default: one per line from stdin, or --input); token classification splits them into "
                   "words at whitespace, each CJK character a word");
   cmd->add_flag("--json", o->json,
                 "JSON lines: label, score, top-k and every label's score (token classification: words, tags, scores)");
   cmd->add_option("--top-k", o->top_k, "Print the k most probable labels (default 1; sequence classification)");
-  cmd->add_option("--max-len", o->max_len, "Truncate to this many tokens (default: the model's longest input)");
-  cmd->add_option("--batch", o->batch, "Texts per forward pass (default 32)")->check(CLI::PositiveNumber);
-  cmd->add_option("--errors", o->errors, "Invalid UTF-8: strict (default: an error naming the line) | replace");
-  cmd->add_option("--input", o->input,
-                  "Text file, one text a line ('\\n' or '\\r\\n'), read in chunks; under mpirun each rank takes its "
-                  "byte range");
   cmd->add_option("--output", o->output,
                   "JSON lines file (as --json), one line per input line in input order, written atomically; needs "
                   "--input");
-  cmd->add_option("--threads", o->threads,
-                  "Threads per process (default: OMP_NUM_THREADS or all cores, divided among the ranks on a machine)")
-      ->check(CLI::NonNegativeNumber);
   cmd->callback([o] { run(*o); });
 }
 
