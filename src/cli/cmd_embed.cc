@@ -38,6 +38,7 @@ void run(const EmbedOptions& o) {
   const EncodeOptions eo = o.in.encode_options(cfg);
   const int64_t H = cfg.hidden_size;
 
+  comm.barrier();   // the summary's clock starts when every rank has loaded the model
   const auto start = std::chrono::steady_clock::now();
   pipeline::BatchReader reader(shard, o.in.batch);
   pipeline::ShardedRows out(o.output, shard.total_lines, H, reader.first_line(), "embeddings", comm);
