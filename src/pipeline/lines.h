@@ -1,5 +1,6 @@
 // Text input of the batch commands (embed, classify): one record per line, read in chunks so that
-// memory stays bounded whatever the input size, and split across the ranks of a job by byte range.
+// memory stays bounded whatever the input size (a 1 MiB chunk plus the lines of one batch), and
+// split across the ranks of a job by byte range.
 //
 // Lines end at '\n'; a "\r\n" ending loses its '\r'; a last line without '\n' counts, and there is
 // no empty line after a final '\n'. Rank r of N owns the lines that start in its byte range

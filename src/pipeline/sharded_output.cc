@@ -92,6 +92,7 @@ ShardedRows::ShardedRows(const std::filesystem::path& target, int64_t total_rows
 
 ShardedRows::~ShardedRows() {
   if (fd_ >= 0) ::close(fd_);
+  if (!committed_) ::unlink(path_.c_str());
 }
 
 void ShardedRows::write(const float* rows, int64_t n) {
@@ -104,6 +105,7 @@ void ShardedRows::commit() {
   sync_and_close(fd_, path_);
   comm_.barrier();   // every rank's rows are in the file
   if (file_) file_->commit();
+  committed_ = true;
 }
 
 ShardedText::ShardedText(const std::filesystem::path& target, dist::Communicator& comm) : comm_(comm) {
@@ -115,9 +117,10 @@ ShardedText::ShardedText(const std::filesystem::path& target, dist::Communicator
 }
 
 ShardedText::~ShardedText() {
-  if (fd_ < 0) return;
-  ::close(fd_);
-  ::unlink((path_ + ".part" + std::to_string(comm_.rank())).c_str());
+  if (fd_ >= 0) ::close(fd_);
+  if (committed_) return;
+  ::unlink(path_.c_str());
+  for (int r = 1; r < comm_.size(); ++r) ::unlink((path_ + ".part" + std::to_string(r)).c_str());
 }
 
 void ShardedText::write(std::string_view text) {
@@ -135,6 +138,7 @@ void ShardedText::commit() {
   flush();
   if (fd_ >= 0) sync_and_close(fd_, path_);
   comm_.barrier();   // every part is complete
+  committed_ = !file_;   // rank 0 publishes the file
   if (!file_) return;
   std::vector<char> chunk(kFlushBytes);
   for (int r = 1; r < comm_.size(); ++r) {
@@ -155,6 +159,7 @@ void ShardedText::commit() {
     ::unlink(part.c_str());
   }
   file_->commit();
+  committed_ = true;
 }
 
 }  // namespace ernie::pipeline

@@ -3,6 +3,8 @@
 // rank writes its part, and after a barrier rank 0 fsyncs it and renames it into place. The
 // target's folder must be shared by the ranks (one machine, or a shared filesystem).
 // Constructors and commit() are collective. A single process works the same way, without peers.
+// Destroyed before commit() (an error on this rank, which then ends the job), each rank removes
+// the temporary files it knows of, so that a failed job leaves nothing behind.
 #pragma once
 #include <cstdint>
 #include <filesystem>
@@ -34,6 +36,7 @@ class ShardedRows {
   std::unique_ptr<AtomicFile> file_;   // rank 0
   std::string path_;                   // the temporary file
   int fd_ = -1;
+  bool committed_ = false;
   uint64_t next_ = 0;                  // file offset of this rank's next row
   int64_t width_ = 0, rows_left_ = 0;
 };
@@ -53,6 +56,7 @@ class ShardedText {
   std::unique_ptr<AtomicFile> file_;   // rank 0
   std::string path_;                   // the temporary file
   int fd_ = -1;                        // other ranks: their part file
+  bool committed_ = false;
   std::string buf_;
 };
 
