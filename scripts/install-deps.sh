@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
 # Installs the Debian packages ernie.cpp builds and tests with. Uses sudo when not root.
-# Skips apt entirely when everything is already installed. `fuzz` adds clang-14 + libFuzzer.
+# Skips apt entirely when everything is already installed. `fuzz` adds clang-14 + libFuzzer,
+# `bench` the comparison engines (PyTorch on OpenBLAS, Node).
 set -euo pipefail
-PACKAGES=(cmake ninja-build g++ make pkg-config libdnnl-dev nlohmann-json3-dev libcli11-dev libgtest-dev
+PACKAGES=(cmake ninja-build g++ make pkg-config libdnnl-dev libxsmm-dev nlohmann-json3-dev libcli11-dev libgtest-dev
           libbenchmark-dev libutf8proc-dev libzip-dev libhwy-dev
           libcpp-httplib-dev   # ernie serve
           openmpi-bin libopenmpi-dev   # mpirun: data-parallel training, sharded batch inference
           chromium chromium-driver   # the serve web page's browser test (headless, WebDriver)
-          fortunes)            # the demo's text corpus (make demo)
+          fortunes             # the demo's text corpus (make demo)
+          python3-jieba)       # jieba's dictionary for the word segmenter; its tests compare with jieba
 # `install-deps.sh fuzz`: also the libFuzzer toolchain (clang 14 with its sanitizer runtimes).
 [ "${1:-}" = "fuzz" ] && PACKAGES+=(clang-14 libclang-rt-14-dev)
+# `install-deps.sh bench`: also what bench/ compares against: PyTorch (ONNX export, training
+# baselines) on OpenBLAS (without libopenblas0-pthread Debian's torch runs on the reference BLAS,
+# several times slower), and Node for ONNX Runtime.
+[ "${1:-}" = "bench" ] && PACKAGES+=(python3-torch python3-numpy libopenblas0-pthread nodejs npm)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -13,13 +13,17 @@
 
 namespace ernie {
 
-namespace model { struct ModelWeights; }
+namespace model {
+struct ModelWeights;
+struct PackedEncoder;
+}
 
 // Precision of the encoder's matrix products. F32 is exact. BF16 multiplies bf16 copies of the
 // weights and activations with fp32 accumulation. Int8 quantizes the Linear layers dynamically
 // (weights per output channel, activations per token, u8 x s8 -> s32), as ONNX Runtime's dynamic
 // quantization does. Embeddings, LayerNorm, softmax, activations and the attention products stay
-// fp32 in every mode; the fp32 parameters are always kept (for saving and for F32).
+// fp32 in every mode; the fp32 parameters are always kept (for saving and for F32): the encoder's
+// Linear weights packed for the fp32 kernels, everything else as loaded.
 enum class ComputeType { F32, BF16, Int8 };
 const char* compute_type_name(ComputeType t);            // "f32", "bf16", "int8"
 ComputeType parse_compute_type(const std::string& name);  // f32|fp32|float32|bf16|int8; throws otherwise
@@ -45,8 +49,11 @@ class Model {
   static Model from_tensors(Config cfg, const std::map<std::string, Tensor>& tensors);
 
   const Config& config() const { return *cfg_; }
-  // Parameters with their HF names, as views into the single parameter buffer.
-  const std::map<std::string, Tensor>& parameters() const { return params_; }
+  // Parameters with their HF names. The encoder's Linear weights live packed (see Model::forward's
+  // kernels); the first call unpacks [out, in] copies of them (exact fp32, their size again in
+  // memory, shared by copies of this Model); the rest are views into the parameter buffer.
+  // Thread-safe.
+  const std::map<std::string, Tensor>& parameters() const;
   // What loading noticed but accepted: unused tensors, ignored buffers, tied weights.
   const std::vector<std::string>& load_notes() const { return notes_; }
   // What to do when no attention mask is given: PaddleNLP-layout weights (.pdparams, Paddle
@@ -62,8 +69,11 @@ class Model {
 
  private:
   std::shared_ptr<const Config> cfg_;
-  std::shared_ptr<float> storage_;             // one allocation for every parameter
-  std::map<std::string, Tensor> params_;
+  std::shared_ptr<float> storage_;             // one allocation for every parameter not packed
+  std::map<std::string, Tensor> params_;       // views into storage_ (no encoder Linear weights)
+  std::shared_ptr<const model::PackedEncoder> packed_;   // the encoder's Linear weights, fp32, packed
+  struct Unpacked;
+  std::shared_ptr<Unpacked> unpacked_;         // parameters(): built on first use
   std::shared_ptr<const model::ModelWeights> weights_;   // typed pointers into storage_
   std::vector<std::string> notes_;
   MaskRule mask_rule_ = MaskRule::AttendAll;   // set by load() from the weights' layout

@@ -1,28 +1,20 @@
-// Reading, validating and writing model configs (see include/ernie/config.h and docs/CONFIG.md).
+// Reading and validating model configs (see include/ernie/config.h and docs/CONFIG.md); writing is in
+// config_write.cc, the JSON helpers shared with the BART-family reader in json_util.cc.
 //
 // Reading goes: JSON text -> (old model_config.json: flatten init_args) -> detect the ecosystem ->
 // settle model_type -> fill every field with that ecosystem's default -> read each key of the file
 // through the field table -> validate. Every problem becomes one ConfigDiagnostic; errors are
 // thrown together at the end, warnings are handed back.
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
-#include <cstring>
-#include <fstream>
-#include <limits>
 #include <map>
 #include <set>
-#include <sstream>
 
 #include "config/fields.h"
+#include "config/json_util.h"
 #include "ernie/config.h"
-
-#include "ernie/atomic_file.h"
 #include "ernie/error.h"
+#include "ernie/seq2seq_config.h"
 
 namespace ernie {
 
@@ -32,152 +24,23 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// ---- diagnostics -------------------------------------------------------------------------------
-
-class Diags {
- public:
-  void error(const std::string& field, const std::string& msg) { list_.push_back({field, msg, true}); }
-  void warn(const std::string& field, const std::string& msg) { list_.push_back({field, msg, false}); }
-  void add(ConfigDiagnostic d) { list_.push_back(std::move(d)); }
-  const std::vector<ConfigDiagnostic>& list() const { return list_; }
-
- private:
-  std::vector<ConfigDiagnostic> list_;
-};
-
 std::string join_messages(const std::vector<ConfigDiagnostic>& diags) {
   std::string s;
   for (const auto& d : diags) s += (s.empty() ? "" : "\n") + d.message;
   return s.empty() ? "invalid config" : s;
 }
 
-// "string \"768\"", "number 0.5", "boolean true", ... for "X must be Y, got Z".
-std::string describe_json(const json& v) {
-  switch (v.type()) {
-    case json::value_t::null: return "null";
-    case json::value_t::boolean: return "boolean " + v.dump();
-    case json::value_t::string: return "string " + v.dump();
-    case json::value_t::number_integer:
-    case json::value_t::number_unsigned: return "integer " + v.dump();
-    case json::value_t::number_float: return "number " + v.dump();
-    case json::value_t::array: return "an array";
-    case json::value_t::object: return "an object";
-    default: return "a value of another type";
-  }
-}
-
-const char* expected_phrase(FieldType t) {
-  switch (t) {
-    case FieldType::Int: return "an integer";
-    case FieldType::Float: return "a number";
-    case FieldType::Bool: return "a boolean";
-    case FieldType::String: return "a string";
-    case FieldType::Activation: return "a string";
-    case FieldType::OptInt: return "an integer or null";
-    case FieldType::OptFloat: return "a number or null";
-    case FieldType::StringList: return "a list of strings";
-    case FieldType::Object: return "an object";
-    case FieldType::Any: return "any value";
-  }
-  return "?";
-}
-
-std::string type_error(const std::string& key, FieldType t, const json& v) {
-  return key + " must be " + expected_phrase(t) + ", got " + describe_json(v);
-}
-
-// Integers, and floats with an integral value (768.0), within int64.
-bool read_int(const json& v, int64_t* out) {
-  if (v.is_number_unsigned()) {
-    if (v.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return false;
-    *out = static_cast<int64_t>(v.get<uint64_t>());
-    return true;
-  }
-  if (v.is_number_integer()) {
-    *out = v.get<int64_t>();
-    return true;
-  }
-  if (v.is_number_float()) {
-    const double d = v.get<double>();
-    if (std::isfinite(d) && std::floor(d) == d && std::fabs(d) < 9.0e15) {
-      *out = static_cast<int64_t>(d);
-      return true;
-    }
-  }
-  return false;
-}
-
-bool type_matches(const json& v, FieldType t) {
-  int64_t i;
-  switch (t) {
-    case FieldType::Int: return read_int(v, &i);
-    case FieldType::Float: return v.is_number();
-    case FieldType::Bool: return v.is_boolean();
-    case FieldType::String:
-    case FieldType::Activation: return v.is_string();
-    case FieldType::OptInt: return v.is_null() || read_int(v, &i);
-    case FieldType::OptFloat: return v.is_null() || v.is_number();
-    case FieldType::StringList:
-      return v.is_array() && std::all_of(v.begin(), v.end(), [](const json& e) { return e.is_string(); });
-    case FieldType::Object: return v.is_object();
-    case FieldType::Any: return true;
-  }
-  return false;
-}
-
-std::string num(int64_t v) { return std::to_string(v); }
-std::string num(double v) { return json(v).dump(); }
-
-std::string list_names(const std::vector<std::string>& names) {
-  std::string s;
-  for (const auto& n : names) s += (s.empty() ? "" : ", ") + n;
-  return s;
-}
-
-// ---- unknown keys: did you mean ...? -----------------------------------------------------------
-
-size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t sub = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, sub});
-    }
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
-
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 // The known key closest to `key`, if close enough to be a typo.
 std::string suggest_key(const std::string& key) {
-  const std::string k = lower(key);
-  const size_t limit = std::max<size_t>(1, std::min<size_t>(3, k.size() / 4));
-  std::string best;
-  size_t best_d = limit + 1;
-  for (const auto& f : field_table()) {
-    const size_t d = edit_distance(k, lower(f.key));
-    if (d < best_d) {
-      best_d = d;
-      best = f.key;
-    }
-  }
-  return best;
+  static const std::vector<std::string> keys = [] {
+    std::vector<std::string> k;
+    for (const auto& f : field_table()) k.push_back(f.key);
+    return k;
+  }();
+  return closest_name(key, keys);
 }
 
 // ---- reading -----------------------------------------------------------------------------------
-
-// A key's value, or nullptr when it is absent or null (null means "use the default").
-const json* get(const json& doc, const char* key) {
-  auto it = doc.find(key);
-  return it == doc.end() || it->is_null() ? nullptr : &*it;
-}
 
 // Old PaddleNLP model_config.json: {"init_args": [{...config...}], "init_class": "...", ...}.
 // The first dict's keys become top-level keys unless already there; init_class -> architectures.
@@ -443,13 +306,7 @@ void read_document(Config& c, const json& flat, const ConfigOptions& opts, Diags
   for (const auto& [key, value] : flat.items()) {
     const FieldSpec* f = find_field(key);
     if (!f) {
-      const std::string guess = suggest_key(key);
-      std::string msg = "unknown key '" + key + "'";
-      msg += guess.empty() ? " (kept as is, not used)" : " (did you mean " + guess + "?)";
-      if (opts.strict)
-        d.error(key, msg);
-      else
-        d.warn(key, msg);
+      report_unknown_key(d, key, suggest_key(key), opts.strict);
       c.unknown_keys.push_back(key);
       continue;
     }
@@ -480,48 +337,9 @@ void read_document(Config& c, const json& flat, const ConfigOptions& opts, Diags
   read_rejected(flat, d);
 }
 
-// "config.json:3:15: syntax error: unexpected ','; expected ..." from nlohmann's byte offset.
-ConfigDiagnostic syntax_diagnostic(const std::string& text, const std::string& name,
-                                   const json::parse_error& e) {
-  size_t at = e.byte == 0 ? 0 : std::min<size_t>(e.byte - 1, text.size());
-  // nlohmann stops at the end of an unexpected string literal; point at its opening quote.
-  const std::string what = e.what();
-  if (what.find("unexpected string literal") != std::string::npos && at < text.size() && text[at] == '"') {
-    size_t open = at;
-    while (open > 0) {
-      --open;
-      size_t backslashes = 0;
-      while (open >= backslashes + 1 && text[open - backslashes - 1] == '\\') ++backslashes;
-      if (text[open] == '"' && backslashes % 2 == 0) break;
-    }
-    at = open;
-  }
-  size_t line = 1, line_start = 0;
-  for (size_t i = 0; i < at; ++i)
-    if (text[i] == '\n') {
-      ++line;
-      line_start = i + 1;
-    }
-  const size_t col = at - line_start + 1;
-  std::string detail = what;
-  if (size_t p = what.find(" - "); p != std::string::npos && what.find("syntax error") < p)
-    detail = what.substr(p + 3);  // "unexpected ','; expected ..."
-  else if (size_t q = what.find(": "); q != std::string::npos)
-    detail = what.substr(q + 2);
-  return {"", name + ":" + std::to_string(line) + ":" + std::to_string(col) + ": syntax error: " + detail,
-          true};
-}
-
 Config parse_named(const std::string& text, const std::string& name, const ConfigOptions& opts,
                    std::vector<ConfigDiagnostic>* warnings) {
-  json doc;
-  try {
-    doc = json::parse(text);
-  } catch (const json::parse_error& e) {
-    throw ConfigError({syntax_diagnostic(text, name, e)});
-  }
-  if (!doc.is_object()) throw ConfigError({{"", name + ": a config must be a JSON object, got " + describe_json(doc)}});
-  return parse_config_json(doc, opts, warnings);
+  return parse_config_json(parse_config_document(text, name), opts, warnings);
 }
 
 bool both_given(const json& doc, const char* a, const char* b) { return get(doc, a) && get(doc, b); }
@@ -586,6 +404,11 @@ ConfigSource detect_config_source(const json& doc, std::string* reason) {
 
 Config parse_config_json(const json& doc, const ConfigOptions& opts, std::vector<ConfigDiagnostic>* warnings) {
   if (!doc.is_object()) throw ConfigError({{"", "a config must be a JSON object, got " + describe_json(doc)}});
+  // One clear line for the BART family (read by seq2seq_config.cc), not a list of unknown keys.
+  if (const auto s2s = seq2seq_type_of(doc))
+    throw ConfigError({{"model_type", std::string("model_type ") + to_string(*s2s) +
+                                          " is read and explained only (ernie config explain|validate|doctor); "
+                                          "this engine runs ERNIE, BERT and RoBERTa encoders"}});
   Diags d;
   const json flat = flatten_legacy(doc, d);
 
@@ -596,15 +419,7 @@ Config parse_config_json(const json& doc, const ConfigOptions& opts, std::vector
   read_document(c, flat, opts, d);
   c.original = flat;
   for (auto& diag : validate_config(c)) d.add(std::move(diag));
-
-  std::vector<ConfigDiagnostic> errors;
-  for (const auto& diag : d.list()) {
-    if (diag.is_error)
-      errors.push_back(diag);
-    else if (warnings)
-      warnings->push_back(diag);
-  }
-  if (!errors.empty()) throw ConfigError(std::move(errors));
+  d.finish(warnings);
   return c;
 }
 
@@ -613,23 +428,9 @@ Config parse_config(const std::string& text, const ConfigOptions& opts, std::vec
 }
 
 Config load_config(const fs::path& path, const ConfigOptions& opts, std::vector<ConfigDiagnostic>* warnings) {
-  fs::path file = path;
-  std::error_code ec;
-  if (fs::is_directory(path, ec)) {
-    if (fs::is_regular_file(path / "config.json", ec))
-      file = path / "config.json";
-    else if (fs::is_regular_file(path / "model_config.json", ec))
-      file = path / "model_config.json";
-    else
-      throw Error(path.string() + ": no config.json or model_config.json in this folder");
-  }
-  if (!fs::exists(file, ec)) throw Error(file.string() + ": no such file");
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw Error(file.string() + ": cannot open: " + std::strerror(errno));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) throw Error(file.string() + ": read failed");
-  return parse_named(ss.str(), file.string(), opts, warnings);
+  std::string name;
+  const json doc = read_config_document(path, &name);
+  return parse_config_json(doc, opts, warnings);
 }
 
 // ---- validation --------------------------------------------------------------------------------
@@ -731,86 +532,6 @@ std::vector<ConfigDiagnostic> validate_config(const Config& c) {
                                 "']) is missing from label2id");
   }
   return d.list();
-}
-
-// ---- writing -----------------------------------------------------------------------------------
-
-namespace {
-
-bool written_by(Ecosystem eco, ConfigSource target) {
-  return eco == Ecosystem::Both || (eco == Ecosystem::HF) == (target == ConfigSource::HuggingFace);
-}
-
-// Keys every file carries (as transformers writes them), and keys whose default differs between
-// the ecosystems (so that the file reads the same whichever way it is detected).
-bool always_written(const FieldSpec& f, const Config& c) {
-  if (f.role != FieldRole::Honoured || f.eco != Ecosystem::Both) return false;
-  const std::string k = f.key;
-  if (k == "model_type" || k == "id2label" || k == "label2id") return true;
-  if (f.type == FieldType::Int || f.type == FieldType::Float || f.type == FieldType::Activation) return true;
-  return field_default(f, ConfigSource::HuggingFace, c.model_type) !=
-         field_default(f, ConfigSource::PaddleNLP, c.model_type);
-}
-
-}  // namespace
-
-json config_to_json(const Config& c, ConfigSource target) {
-  const json orig = c.original.is_object() ? c.original : json::object();
-  json out = json::object();
-
-  // Unknown keys, and inert/provenance keys the file had, go back unchanged; the other ecosystem's
-  // version stamp is dropped and torch_dtype is spelled dtype for PaddleNLP.
-  for (const auto& [k, v] : orig.items()) {
-    const FieldSpec* f = find_field(k);
-    if (!f) {
-      out[k] = v;
-      continue;
-    }
-    const bool custom_inert = (f->role == FieldRole::Inert || f->role == FieldRole::Provenance) &&
-                              std::holds_alternative<std::monostate>(f->member);
-    if (!custom_inert) continue;
-    if (f->role == FieldRole::Provenance && !written_by(f->eco, target)) continue;
-    if (k == "torch_dtype" && target == ConfigSource::PaddleNLP) {
-      if (!orig.contains("dtype")) out["dtype"] = v;
-      continue;
-    }
-    out[k] = v;
-  }
-  if (target == ConfigSource::PaddleNLP && !out.contains("paddlenlp_version"))
-    out["paddlenlp_version"] = nullptr;  // marks the file as PaddleNLP's, so its defaults apply on reading
-
-  for (const auto& f : field_table()) {
-    if (f.role != FieldRole::Honoured && std::holds_alternative<std::monostate>(f.member)) continue;
-    if (f.role == FieldRole::Alias) continue;  // written under the canonical key
-    const std::string k = f.key;
-    json value = field_value(c, f);
-    const json def = field_default(f, target, c.model_type);
-    bool in_file = orig.contains(k);
-    if (k == "classifier_dropout") in_file = in_file || orig.contains("dropout");
-    if (k == "num_labels") continue;  // id2label/label2id carry it
-    if (k == "pruned_heads" || k == "is_decoder" || k == "add_cross_attention") {
-      if (in_file) out[k] = orig[k];
-      continue;
-    }
-    bool write;
-    if (!written_by(f.eco, target))
-      write = value != def;  // the other ecosystem's key: only when it changes something
-    else
-      write = in_file || value != def || always_written(f, c);
-    if (!write || (value.is_null() && !in_file)) continue;
-    // Keep the file's spelling of an activation ("swish" stays "swish").
-    if (f.type == FieldType::Activation && in_file && orig[k].is_string()) {
-      Activation a, b;
-      if (activation_from_string(orig[k].get<std::string>(), &a) && activation_from_string(value.get<std::string>(), &b) && a == b)
-        value = orig[k];
-    }
-    out[k] = value;
-  }
-  return out;
-}
-
-void save_config(const Config& cfg, const fs::path& file, ConfigSource target) {
-  write_file_atomic(file, config_to_json(cfg, target).dump(2) + "\n");
 }
 
 }  // namespace ernie

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "config/explain_util.h"
 #include "config/fields.h"
 #include "ernie/error.h"
 #include "ernie/params.h"
@@ -15,9 +16,9 @@ namespace ernie {
 using json = nlohmann::json;
 using namespace config_detail;
 
-namespace {
+// ---- formatting (shared with seq2seq_explain.cc and doctor.cc through explain_util.h) ------------
 
-// ---- formatting --------------------------------------------------------------------------------
+namespace config_detail {
 
 std::string fixed1(double v) {
   char buf[64];
@@ -61,22 +62,6 @@ bool zh_lang(const std::string& lang) {
   throw Error("unsupported language '" + lang + "'; supported: en, zh");
 }
 
-const char* source_name(ConfigSource s) {
-  return s == ConfigSource::PaddleNLP ? "PaddleNLP" : "Hugging Face transformers";
-}
-
-const char* role_name(FieldRole r) {
-  switch (r) {
-    case FieldRole::Honoured: return "honoured";
-    case FieldRole::Alias: return "alias";
-    case FieldRole::Inert: return "inert";
-    case FieldRole::Provenance: return "provenance";
-  }
-  return "?";
-}
-
-bool in_file(const Config& c, const FieldSpec& f) { return c.original.is_object() && c.original.contains(f.key); }
-
 // A value short enough for one line: label maps summarized, long JSON cut.
 std::string show_field_value(const std::string& key, const json& v, bool zh) {
   if ((key == "id2label" || key == "label2id") && v.is_object()) {
@@ -110,6 +95,54 @@ std::string show_field_value(const std::string& key, const json& v, bool zh) {
   return s;
 }
 
+// Display columns of UTF-8 text: CJK and full-width characters take two.
+size_t display_width(const std::string& s) {
+  size_t w = 0;
+  for (size_t i = 0; i < s.size();) {
+    const unsigned char ch = static_cast<unsigned char>(s[i]);
+    const size_t len = ch < 0x80 ? 1 : ch < 0xE0 ? 2 : ch < 0xF0 ? 3 : 4;
+    w += len >= 3 ? 2 : 1;
+    i += len;
+  }
+  return w;
+}
+
+std::string seq_len_note(int64_t seq_len, int64_t longest, bool zh) {
+  if (seq_len <= longest) return "";
+  return zh ? "  注意：序列长度 " + std::to_string(seq_len) + " 超过了最长输入 " + std::to_string(longest) + "\n"
+            : "  Note: seq_len " + std::to_string(seq_len) + " exceeds the longest input (" + std::to_string(longest) +
+                  ")\n";
+}
+
+std::string unknown_keys_line(const std::vector<std::string>& keys, bool zh) {
+  std::string s = zh ? "  未知键：" : "  Unknown keys: ";
+  if (keys.empty()) s += zh ? "无" : "none";
+  for (size_t i = 0; i < keys.size(); ++i) s += (i ? ", " : "") + keys[i];
+  return s + "\n";
+}
+
+}  // namespace config_detail
+
+namespace {
+
+
+const char* source_name(ConfigSource s) {
+  return s == ConfigSource::PaddleNLP ? "PaddleNLP" : "Hugging Face transformers";
+}
+
+const char* role_name(FieldRole r) {
+  switch (r) {
+    case FieldRole::Honoured: return "honoured";
+    case FieldRole::Alias: return "alias";
+    case FieldRole::Inert: return "inert";
+    case FieldRole::Provenance: return "provenance";
+  }
+  return "?";
+}
+
+bool in_file(const Config& c, const FieldSpec& f) { return c.original.is_object() && c.original.contains(f.key); }
+
+
 std::string show_default_value(const std::string& key, const json& def, bool zh) {
   if (def.is_null()) return zh ? "为空" : "unset";
   return show_field_value(key, def, zh);
@@ -134,17 +167,6 @@ std::string role_tag(const FieldSpec& f, bool zh) {
   return "";
 }
 
-// Display columns of UTF-8 text: CJK and full-width characters take two.
-size_t display_width(const std::string& s) {
-  size_t w = 0;
-  for (size_t i = 0; i < s.size();) {
-    const unsigned char ch = static_cast<unsigned char>(s[i]);
-    const size_t len = ch < 0x80 ? 1 : ch < 0xE0 ? 2 : ch < 0xF0 ? 3 : 4;
-    w += len >= 3 ? 2 : 1;
-    i += len;
-  }
-  return w;
-}
 
 void explain_field(std::ostringstream& out, const Config& c, const FieldSpec& f, bool zh, bool present) {
   const json value = present ? c.original.at(f.key) : field_value(c, f);
@@ -325,16 +347,9 @@ std::string explain_config(const Config& c, const std::string& lang, int64_t seq
         << format_si(facts.attention_flops_per_token) << "), " << format_si(facts.flops_per_sequence)
         << "FLOPs per sequence\n";
   out << (zh ? "  位置编码：" : "  Positions: ") << explain_positions(c, zh) << "\n";
-  if (seq_len > facts.max_sequence_length)
-    out << (zh ? "  注意：序列长度 " + std::to_string(seq_len) + " 超过了最长输入 " +
-                     std::to_string(facts.max_sequence_length) + "\n"
-               : "  Note: seq_len " + std::to_string(seq_len) + " exceeds the longest input (" +
-                     std::to_string(facts.max_sequence_length) + ")\n");
+  out << seq_len_note(seq_len, facts.max_sequence_length, zh);
   out << (zh ? "  配置来源：" : "  Source ecosystem: ") << source_name(c.source) << "\n";
-  out << (zh ? "  未知键：" : "  Unknown keys: ");
-  if (c.unknown_keys.empty()) out << (zh ? "无" : "none");
-  for (size_t i = 0; i < c.unknown_keys.size(); ++i) out << (i ? ", " : "") << c.unknown_keys[i];
-  out << "\n";
+  out << unknown_keys_line(c.unknown_keys, zh);
   return out.str();
 }
 

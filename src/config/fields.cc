@@ -14,16 +14,7 @@ using json = nlohmann::json;
 
 namespace {
 
-constexpr auto I = FieldType::Int;
-constexpr auto F = FieldType::Float;
-constexpr auto B = FieldType::Bool;
-constexpr auto S = FieldType::String;
-constexpr auto A = FieldType::Activation;
-constexpr auto OI = FieldType::OptInt;
-constexpr auto OF = FieldType::OptFloat;
-constexpr auto L = FieldType::StringList;
-constexpr auto O = FieldType::Object;
-constexpr auto X = FieldType::Any;
+using namespace field_types;
 
 constexpr auto HON = FieldRole::Honoured;
 constexpr auto ALI = FieldRole::Alias;
@@ -336,15 +327,7 @@ const std::vector<FieldSpec>& field_table() {
   return table;
 }
 
-const FieldSpec* find_field(const std::string& key) {
-  static const std::map<std::string, const FieldSpec*> index = [] {
-    std::map<std::string, const FieldSpec*> m;
-    for (const auto& f : field_table()) m[f.key] = &f;
-    return m;
-  }();
-  auto it = index.find(key);
-  return it == index.end() ? nullptr : it->second;
-}
+const FieldSpec* find_field(const std::string& key) { return find_by_key(field_table(), key); }
 
 json field_default(const FieldSpec& f, ConfigSource source, ModelType type) {
   for (const auto& o : overrides())

@@ -2,6 +2,7 @@
 // lives in Config, and an English and a Chinese description. Parsing, saving, `config explain`
 // and docs/CONFIG.md all read it, so a key is described in exactly one place.
 #pragma once
+#include <map>
 #include <optional>
 #include <string>
 #include <variant>
@@ -25,6 +26,20 @@ enum class FieldType {
   Object,      // JSON object
   Any,         // not type-checked (inert keys)
 };
+
+// Short names for the key tables (fields.cc, seq2seq_fields.cc): `using namespace field_types;`.
+namespace field_types {
+constexpr auto I = FieldType::Int;
+constexpr auto F = FieldType::Float;
+constexpr auto B = FieldType::Bool;
+constexpr auto S = FieldType::String;
+constexpr auto A = FieldType::Activation;
+constexpr auto OI = FieldType::OptInt;
+constexpr auto OF = FieldType::OptFloat;
+constexpr auto L = FieldType::StringList;
+constexpr auto O = FieldType::Object;
+constexpr auto X = FieldType::Any;
+}  // namespace field_types
 
 enum class FieldRole {
   Honoured,    // changes the model
@@ -57,6 +72,18 @@ struct FieldSpec {
 
 const std::vector<FieldSpec>& field_table();
 const FieldSpec* find_field(const std::string& key);
+
+// The entry of a key table (one table per entry type) with that key, or nullptr.
+template <typename Field>
+const Field* find_by_key(const std::vector<Field>& table, const std::string& key) {
+  static const std::map<std::string, const Field*> index = [&table] {
+    std::map<std::string, const Field*> m;
+    for (const auto& f : table) m[f.key] = &f;
+    return m;
+  }();
+  auto it = index.find(key);
+  return it == index.end() ? nullptr : it->second;
+}
 
 // The default of `f` for a file from `source` describing a `type` model (family overrides included,
 // e.g. RoBERTa's pad_token_id 1 in transformers).

@@ -10,26 +10,39 @@
 
 namespace ernie::kernels {
 
-// y[M, N] = x[M, K] · W[N, K]ᵀ + b[N]   (W in PyTorch's [out, in] layout; b may be null).
-// Runs through oneDNN matmul; primitives are created once per shape and reused.
+// y[M, N] = x[M, K] · W[N, K]ᵀ + b[N]   (W in PyTorch's [out, in] layout, read in place; b may be
+// null). Runs through oneDNN matmul with a runtime row count; one primitive per (K, N, bias).
 void linear(const float* x, const float* W, const float* b, float* y, int64_t M, int64_t K, int64_t N);
 
-// A Linear layer prepared once for repeated use: the oneDNN primitive for its shape class (the
-// row count M is a runtime dimension, so ragged batches reuse it) and its weights in the
-// precision it multiplies in. F32 reads the original [out, in] weights in place (no copy); BF16
-// keeps a bf16 copy; S8 keeps per-output-channel int8 weights (7-bit range, see linear_cpu.cc)
-// with their scales and column sums. The fp32 originals stay untouched for saving.
+// A Linear layer packed once for repeated use: its weights (and a copy of its bias) in the
+// precision it multiplies in and in the layout of the kernel that multiplies them (see
+// linear_cpu.cc): fp32 in libxsmm column panels; bf16 (AVX512-BF16/AMX) and int8 in oneDNN's
+// blocked brgemm layout; int8 as per-output-channel int8 weights (7-bit range) with their scales.
+// The [out, in] original is not referenced after packing; unpack_linear gives it back.
 enum class MatType { F32, BF16, S8 };
+// Which kernel multiplies fp32 (and emulated bf16): Auto picks libxsmm where it was built in and
+// can generate code for this CPU (ERNIE_LINEAR_KERNEL=onednn overrides), else oneDNN.
+enum class LinearKernel { Auto, Libxsmm, Onednn };
 struct PackedLinear;
-std::shared_ptr<const PackedLinear> pack_linear(const float* W, const float* b, int64_t K, int64_t N, MatType type);
+std::shared_ptr<const PackedLinear> pack_linear(const float* W, const float* b, int64_t K, int64_t N, MatType type,
+                                                LinearKernel kernel = LinearKernel::Auto);
 // The same from weights already quantized: q [N, K] int8 and scale [N] (an int8 checkpoint).
 std::shared_ptr<const PackedLinear> pack_linear_s8(const int8_t* q, const float* scale, const float* b, int64_t K,
                                                    int64_t N);
 // Per-output-channel symmetric quantization of W [N, K] to q (values in [-63, 63]) and scale [N].
 void quantize_weights(const float* W, int64_t K, int64_t N, int8_t* q, float* scale);
+// W [N, K] back from a packed layer: exactly the packed values (fp32 exact; bf16 and q · scale as stored).
+void unpack_linear(const PackedLinear& p, float* W);
+const float* packed_bias(const PackedLinear& p);   // [N] or null
+int64_t packed_in(const PackedLinear& p);          // K
+int64_t packed_out(const PackedLinear& p);         // N
+MatType packed_type(const PackedLinear& p);
+size_t packed_bytes(const PackedLinear& p);        // heap bytes held (weights, bias, scales)
+std::string packed_kernel(const PackedLinear& p);  // "libxsmm", "onednn-blocked" or "onednn-plain"
 
 // y[M, N] = act(x[M, K] · Wᵀ + b), or with accumulate: y += x · Wᵀ + b (a fused residual add;
-// act must then be Linear). Activations other than oneDNN's are applied after the product.
+// act must then be Linear). Any row count; for a given row count and thread count the result is
+// the same bits every time.
 void linear(const PackedLinear& w, const float* x, float* y, int64_t M, Activation act = Activation::Linear,
             bool accumulate = false);
 

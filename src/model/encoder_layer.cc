@@ -1,6 +1,8 @@
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
+#include "ernie/error.h"
 #include "kernels/kernels.h"
 #include "model/layers.h"
 
@@ -8,50 +10,83 @@ namespace ernie::model {
 
 void apply_linear(const LinearW& w, const float* x, float* y, int64_t rows, Activation act, bool accumulate) {
   if (w.packed) return kernels::linear(*w.packed, x, y, rows, act, accumulate);
-  const auto p = kernels::pack_linear(w.w, w.b, w.in, w.out, kernels::MatType::F32);   // no copy for F32
-  kernels::linear(*p, x, y, rows, act, accumulate);
+  // Unpacked weights ([out, in] read in place): plain product, then activation or residual.
+  if (!accumulate) {
+    kernels::linear(x, w.w, w.b, y, rows, w.in, w.out);
+    return kernels::activate(act, y, rows * w.out);
+  }
+  std::vector<float> t(rows * w.out);
+  kernels::linear(x, w.w, w.b, t.data(), rows, w.in, w.out);
+  for (int64_t i = 0; i < rows * w.out; ++i) y[i] += t[i];
 }
 
-void prepare_weights(ModelWeights& w, kernels::MatType type, const std::map<std::string, StoredInt8>* int8) {
+bool is_packed_encoder_weight(const std::string& name) {
+  const size_t at = name.find("encoder.layer.");
+  if (at == std::string::npos || (at != 0 && name[at - 1] != '.')) return false;
+  const size_t dot = name.find('.', at + 14);
+  if (dot == std::string::npos || dot == at + 14) return false;
+  for (size_t i = at + 14; i < dot; ++i)
+    if (name[i] < '0' || name[i] > '9') return false;
+  const std::string rest = name.substr(dot + 1);
+  for (const char* w : {"attention.self.query.weight", "attention.self.key.weight", "attention.self.value.weight",
+                        "attention.output.dense.weight", "intermediate.dense.weight", "output.dense.weight"})
+    if (rest == w) return true;
+  return false;
+}
+
+void prepare_weights(ModelWeights& w, const PackedEncoder& packed, kernels::MatType type,
+                     const std::map<std::string, StoredInt8>* int8) {
   auto stored = [&](const std::string& weight) -> const StoredInt8* {
     if (type != kernels::MatType::S8 || !int8) return nullptr;
     auto it = int8->find(weight);
     return it == int8->end() ? nullptr : &it->second;
   };
-  for (EncoderLayerW& layer : w.layers) {
-    const std::pair<LinearW*, const char*> rest[] = {{&layer.attn_out, "attention.output.dense"},
-                                                     {&layer.intermediate, "intermediate.dense"},
-                                                     {&layer.output, "output.dense"}};
-    for (auto [lin, name] : rest) {
-      if (const StoredInt8* s = stored(layer.prefix + name + ".weight"))
-        lin->packed = kernels::pack_linear_s8(s->q, s->scale, lin->b, lin->in, lin->out);
+  // The fp32 copy itself, or a copy in `type` made from its values.
+  auto in_type = [&](const std::shared_ptr<const kernels::PackedLinear>& f32) {
+    if (type == kernels::MatType::F32) return f32;
+    const int64_t K = kernels::packed_in(*f32), N = kernels::packed_out(*f32);
+    std::vector<float> W(N * K);
+    kernels::unpack_linear(*f32, W.data());
+    return kernels::pack_linear(W.data(), kernels::packed_bias(*f32), K, N, type);
+  };
+  auto bind = [](LinearW& lin, std::shared_ptr<const kernels::PackedLinear> p) {
+    lin.w = nullptr;
+    lin.b = kernels::packed_bias(*p);
+    lin.in = kernels::packed_in(*p);
+    lin.out = kernels::packed_out(*p);
+    lin.packed = std::move(p);
+  };
+  if (packed.layers.size() != w.layers.size()) throw Error("internal: packed encoder and model disagree");
+  for (size_t i = 0; i < w.layers.size(); ++i) {
+    EncoderLayerW& layer = w.layers[i];
+    const PackedEncoder::Layer& src = packed.layers[i];
+    const std::pair<LinearW*, const std::shared_ptr<const kernels::PackedLinear>*> rest[] = {
+        {&layer.attn_out, &src.attn_out}, {&layer.intermediate, &src.intermediate}, {&layer.output, &src.output}};
+    const char* names[] = {"attention.output.dense", "intermediate.dense", "output.dense"};
+    for (int r = 0; r < 3; ++r) {
+      const auto& f32 = *rest[r].second;
+      if (const StoredInt8* s = stored(layer.prefix + names[r] + ".weight"))
+        bind(*rest[r].first, kernels::pack_linear_s8(s->q, s->scale, kernels::packed_bias(*f32),
+                                                      kernels::packed_in(*f32), kernels::packed_out(*f32)));
       else
-        lin->packed = kernels::pack_linear(lin->w, lin->b, lin->in, lin->out, type);
+        bind(*rest[r].first, in_type(f32));
     }
-    // Fused QKV: rows [Wq; Wk; Wv] and [bq; bk; bv].
-    const LinearW* parts[] = {&layer.query, &layer.key, &layer.value};
-    const char* names[] = {"attention.self.query", "attention.self.key", "attention.self.value"};
-    const int64_t H = layer.query.in, N = layer.query.out;
-    auto buf = std::make_shared<std::vector<float>>(3 * N * H + 3 * N);
-    for (int i = 0; i < 3; ++i) {
-      std::copy(parts[i]->w, parts[i]->w + N * H, buf->data() + i * N * H);
-      std::copy(parts[i]->b, parts[i]->b + N, buf->data() + 3 * N * H + i * N);
-    }
-    layer.qkv = LinearW{buf->data(), buf->data() + 3 * N * H, H, 3 * N, nullptr};
-    const StoredInt8* s[3] = {stored(layer.prefix + names[0] + ".weight"), stored(layer.prefix + names[1] + ".weight"),
-                              stored(layer.prefix + names[2] + ".weight")};
+    // Fused QKV: stored int8 rows [Wq; Wk; Wv] when all three are stored.
+    const char* qkv[] = {"attention.self.query", "attention.self.key", "attention.self.value"};
+    const StoredInt8* s[3] = {stored(layer.prefix + qkv[0] + ".weight"), stored(layer.prefix + qkv[1] + ".weight"),
+                              stored(layer.prefix + qkv[2] + ".weight")};
     if (s[0] && s[1] && s[2]) {
+      const int64_t H = kernels::packed_in(*src.qkv), N = kernels::packed_out(*src.qkv) / 3;
       std::vector<int8_t> q(3 * N * H);
       std::vector<float> scale(3 * N);
-      for (int i = 0; i < 3; ++i) {
-        std::copy(s[i]->q, s[i]->q + N * H, q.data() + i * N * H);
-        std::copy(s[i]->scale, s[i]->scale + N, scale.data() + i * N);
+      for (int p = 0; p < 3; ++p) {
+        std::copy(s[p]->q, s[p]->q + N * H, q.data() + p * N * H);
+        std::copy(s[p]->scale, s[p]->scale + N, scale.data() + p * N);
       }
-      layer.qkv.packed = kernels::pack_linear_s8(q.data(), scale.data(), layer.qkv.b, H, 3 * N);
+      bind(layer.qkv, kernels::pack_linear_s8(q.data(), scale.data(), kernels::packed_bias(*src.qkv), H, 3 * N));
     } else {
-      layer.qkv.packed = kernels::pack_linear(layer.qkv.w, layer.qkv.b, H, 3 * N, type);
+      bind(layer.qkv, in_type(src.qkv));
     }
-    layer.qkv_storage = std::move(buf);
   }
 }
 

@@ -15,7 +15,7 @@
 namespace ernie::model {
 
 struct LinearW {
-  const float* w = nullptr;   // [out, in]
+  const float* w = nullptr;   // [out, in]; null in a Model's encoder layers, which keep only `packed`
   const float* b = nullptr;   // [out]
   int64_t in = 0, out = 0;
   std::shared_ptr<const kernels::PackedLinear> packed;   // prepared for the model's compute type
@@ -24,14 +24,29 @@ struct LinearW {
 // y[rows, out] = act(x · Wᵀ + b), or y += x · Wᵀ + b with accumulate (a fused residual add).
 void apply_linear(const LinearW& w, const float* x, float* y, int64_t rows, Activation act = Activation::Linear,
                   bool accumulate = false);
+// The model's own copy of its encoder's Linear weights: fp32, packed once at load
+// (kernels::pack_linear); the [out, in] originals are not kept. Per layer: Q, K and V fused as one
+// [3H, H] product (rows [Wq; Wk; Wv], bias [bq; bk; bv]), then the attention output, intermediate
+// and output projections.
+struct PackedEncoder {
+  struct Layer {
+    std::shared_ptr<const kernels::PackedLinear> qkv, attn_out, intermediate, output;
+  };
+  std::vector<Layer> layers;
+};
+// Whether `name` is one of the encoder Linear weights PackedEncoder holds (HF name, any base prefix).
+bool is_packed_encoder_weight(const std::string& name);
+
 struct ModelWeights;
-// Prepares every encoder Linear for a compute type (heads stay fp32; they are a rounding error
-// of the cost). `int8` optionally supplies stored int8 weights by HF weight name.
+// Points every encoder Linear of `w` at `packed` in a compute type: F32 uses the fp32 copies
+// themselves; BF16 and S8 pack their own copies from them (heads stay fp32; they are a rounding
+// error of the cost). `int8` optionally supplies stored int8 weights by HF weight name.
 struct StoredInt8 {
   const int8_t* q;
   const float* scale;
 };
-void prepare_weights(ModelWeights& w, kernels::MatType type, const std::map<std::string, StoredInt8>* int8 = nullptr);
+void prepare_weights(ModelWeights& w, const PackedEncoder& packed, kernels::MatType type,
+                     const std::map<std::string, StoredInt8>* int8 = nullptr);
 struct LayerNormW {
   const float* gamma = nullptr;   // [H]
   const float* beta = nullptr;    // [H]
@@ -48,9 +63,8 @@ struct EmbeddingW {
 struct EncoderLayerW {
   std::string prefix;   // HF name prefix, "encoder.layer.N." (with the base prefix)
   LinearW query, key, value, attn_out, intermediate, output;
-  // Q, K and V as one [3H, H] product (prepare_weights): one pass over x, one primitive call.
+  // Q, K and V as one [3H, H] product (prepare_weights): one pass over x, one kernel call.
   LinearW qkv;
-  std::shared_ptr<const std::vector<float>> qkv_storage;   // [3H * H + 3H] fp32 copy (w, then b)
   const float* distance = nullptr;   // [2 * max_position_embeddings - 1, head_dim] (relative kinds)
   LayerNormW attn_norm, out_norm;
 };
@@ -73,8 +87,11 @@ struct ModelWeights {
   HeadW head;
 };
 
-// Resolves every pointer from the HF-named parameter views (names from parameter_specs).
-ModelWeights bind_weights(const Config& cfg, const std::map<std::string, Tensor>& params);
+// Resolves every pointer from the HF-named parameter views (names from parameter_specs). With
+// `packed_encoder`, the encoder's Linear weights may be absent (a Model keeps them packed):
+// their LinearW get null weights until prepare_weights.
+ModelWeights bind_weights(const Config& cfg, const std::map<std::string, Tensor>& params,
+                          bool packed_encoder = false);
 
 // Scratch buffers of one forward pass, carved from one allocation sized for T tokens.
 struct Activations {

@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <mutex>
 
 #include "ernie/checkpoint.h"
 #include "ernie/error.h"
@@ -85,6 +86,28 @@ Model Model::load(const std::filesystem::path& dir) {
   return m;
 }
 
+struct Model::Unpacked {
+  std::once_flag once;
+  std::map<std::string, Tensor> all;
+};
+
+namespace {
+// A checkpoint tensor as fp32: a view when it is F32, else a converted copy (int8 checkpoints:
+// q · scale, with the stored int8 recorded).
+Tensor fp32_of(const std::string& source, const std::string& canon, const std::map<std::string, Tensor>& tensors,
+               std::map<std::string, model::StoredInt8>& int8) {
+  const Tensor& t = tensors.at(source);
+  if (t.dtype() == DType::F32) return t;
+  if (const Tensor* scale = int8_scale_of(source, t, tensors)) {   // `ernie quantize` output
+    Tensor f = Tensor::empty(DType::F32, t.shape());
+    dequantize_rows(t, *scale, f.data<float>());
+    int8[canon] = {t.data<int8_t>(), scale->data<float>()};
+    return f;
+  }
+  return t.to_f32();   // throws for integer dtypes, naming them
+}
+}  // namespace
+
 Model Model::from_tensors(Config cfg, const std::map<std::string, Tensor>& tensors) {
   Model m;
   const std::vector<ParamSpec> specs = parameter_specs(cfg);
@@ -102,38 +125,39 @@ Model Model::from_tensors(Config cfg, const std::map<std::string, Tensor>& tenso
     if (!fresh) throw Error("tensors " + it->second + " and " + name + " are the same parameter " + canon);
   }
 
+  // The encoder's Linear weights are packed below, straight from the checkpoint; every other
+  // parameter goes into one buffer.
   int64_t total = 0;
-  for (const auto& s : specs) total += shape_numel(s.shape);
+  for (const auto& s : specs)
+    if (!model::is_packed_encoder_weight(s.name)) total += shape_numel(s.shape);
   float* storage = static_cast<float*>(std::aligned_alloc(64, ((total * sizeof(float)) / 64 + 1) * 64));
   if (!storage) throw Error("out of memory allocating " + std::to_string(total) + " parameters");
   m.storage_ = std::shared_ptr<float>(storage, std::free);
 
   int64_t offset = 0;
   std::map<std::string, model::StoredInt8> int8;   // canonical weight name -> stored int8 + scales
+  std::map<std::string, std::string> packed_source;   // canonical encoder Linear weight -> checkpoint name
   for (const ParamSpec& spec : specs) {
+    auto src = source_of.find(spec.name);
+    if (src == source_of.end() && spec.init != InitRule::Sinusoidal)
+      throw Error("checkpoint is missing tensor " + spec.name + " " + shape_str(spec.shape) + " (needed by " +
+                  cfg.base_prefix() + " " + to_string(cfg.head()) + ")");
+    if (src != source_of.end() && tensors.at(src->second).shape() != spec.shape)
+      throw Error("tensor " + src->second + " has shape " + shape_str(tensors.at(src->second).shape()) +
+                  " but the config implies " + shape_str(spec.shape));
+    if (model::is_packed_encoder_weight(spec.name)) {
+      packed_source[spec.name] = src->second;
+      source_of.erase(src);
+      continue;
+    }
     float* dst = storage + offset;
     const int64_t n = shape_numel(spec.shape);
     offset += n;
-    auto src = source_of.find(spec.name);
     if (src == source_of.end()) {
-      if (spec.init != InitRule::Sinusoidal)
-        throw Error("checkpoint is missing tensor " + spec.name + " " + shape_str(spec.shape) + " (needed by " +
-                    cfg.base_prefix() + " " + to_string(cfg.head()) + ")");
       fill_sinusoidal(dst, spec.shape[0], spec.shape[1]);   // fixed table: computed, not stored
     } else {
-      const Tensor& t = tensors.at(src->second);
-      if (t.shape() != spec.shape)
-        throw Error("tensor " + src->second + " has shape " + shape_str(t.shape()) + " but the config implies " +
-                    shape_str(spec.shape));
-      if (t.dtype() == DType::F32) {
-        std::memcpy(dst, t.data<float>(), n * sizeof(float));
-      } else if (const Tensor* scale = int8_scale_of(src->second, t, tensors)) {   // `ernie quantize` output
-        dequantize_rows(t, *scale, dst);
-        int8[spec.name] = {t.data<int8_t>(), scale->data<float>()};
-      } else {
-        const Tensor f = t.to_f32();   // throws for integer dtypes, naming them
-        std::memcpy(dst, f.data<float>(), n * sizeof(float));
-      }
+      const Tensor f = fp32_of(src->second, spec.name, tensors, int8);
+      std::memcpy(dst, f.data<float>(), n * sizeof(float));
       const std::string bad = first_bad_value(dst, n);
       if (!bad.empty()) throw Error("tensor " + src->second + " contains " + bad);
       source_of.erase(src);
@@ -142,24 +166,89 @@ Model Model::from_tensors(Config cfg, const std::map<std::string, Tensor>& tenso
   }
   for (const auto& [canon, name] : source_of) m.notes_.push_back("unused tensor " + name + " (not part of this model)");
 
-  auto weights = std::make_shared<model::ModelWeights>(model::bind_weights(cfg, m.params_));
+  // Pack the encoder's Linear weights, one layer at a time (converted copies live only while packed).
+  auto packed = std::make_shared<model::PackedEncoder>();
+  auto weights = std::make_shared<model::ModelWeights>(model::bind_weights(cfg, m.params_, /*packed_encoder=*/true));
+  for (const model::EncoderLayerW& layer : weights->layers) {
+    auto weight = [&](const char* name) {
+      const std::string canon = layer.prefix + name + ".weight";
+      Tensor f = fp32_of(packed_source.at(canon), canon, tensors, int8);
+      const std::string bad = first_bad_value(f.data<float>(), f.numel());
+      if (!bad.empty()) throw Error("tensor " + packed_source.at(canon) + " contains " + bad);
+      return f;
+    };
+    auto pack = [&](const char* name, const model::LinearW& lin) {
+      const Tensor f = weight(name);
+      return kernels::pack_linear(f.data<float>(), lin.b, f.dim(1), f.dim(0), kernels::MatType::F32);
+    };
+    model::PackedEncoder::Layer l;
+    {   // Q, K, V as one [3H, H] product
+      const model::LinearW* parts[] = {&layer.query, &layer.key, &layer.value};
+      const char* names[] = {"attention.self.query", "attention.self.key", "attention.self.value"};
+      const int64_t H = cfg.hidden_size;
+      std::vector<float> w(3 * H * H), b(3 * H);
+      for (int i = 0; i < 3; ++i) {
+        const Tensor f = weight(names[i]);
+        std::memcpy(w.data() + i * H * H, f.data<float>(), H * H * sizeof(float));
+        std::memcpy(b.data() + i * H, parts[i]->b, H * sizeof(float));
+      }
+      l.qkv = kernels::pack_linear(w.data(), b.data(), H, 3 * H, kernels::MatType::F32);
+    }
+    l.attn_out = pack("attention.output.dense", layer.attn_out);
+    l.intermediate = pack("intermediate.dense", layer.intermediate);
+    l.output = pack("output.dense", layer.output);
+    packed->layers.push_back(std::move(l));
+  }
+  m.packed_ = packed;
+  m.unpacked_ = std::make_shared<Unpacked>();
+
   if (!int8.empty()) {   // an int8 checkpoint runs in int8 with exactly its stored weights
-    model::prepare_weights(*weights, kernels::MatType::S8, &int8);
+    model::prepare_weights(*weights, *packed, kernels::MatType::S8, &int8);
     m.compute_ = ComputeType::Int8;
   } else {
-    model::prepare_weights(*weights, kernels::MatType::F32);
+    model::prepare_weights(*weights, *packed, kernels::MatType::F32);
   }
   m.weights_ = std::move(weights);
   m.cfg_ = std::make_shared<const Config>(std::move(cfg));
   return m;
 }
 
+const std::map<std::string, Tensor>& Model::parameters() const {
+  if (!unpacked_) return params_;   // a default-constructed Model
+  std::call_once(unpacked_->once, [this] {
+    std::map<std::string, Tensor> all = params_;
+    const int64_t layers = static_cast<int64_t>(packed_->layers.size());
+    for (int64_t i = 0; i < layers; ++i) {
+      const model::PackedEncoder::Layer& l = packed_->layers[i];
+      const std::string p = weights_->layers[i].prefix;
+      auto unpack = [&](const kernels::PackedLinear& w) {
+        Tensor t = Tensor::empty(DType::F32, {kernels::packed_out(w), kernels::packed_in(w)});
+        kernels::unpack_linear(w, t.data<float>());
+        return t;
+      };
+      const Tensor qkv = unpack(*l.qkv);
+      const int64_t H = qkv.dim(1), N = qkv.dim(0) / 3;
+      const char* names[] = {"attention.self.query", "attention.self.key", "attention.self.value"};
+      for (int j = 0; j < 3; ++j) {
+        Tensor t = Tensor::empty(DType::F32, {N, H});
+        std::memcpy(t.data<float>(), qkv.data<float>() + j * N * H, N * H * sizeof(float));
+        all[p + names[j] + ".weight"] = std::move(t);
+      }
+      all[p + "attention.output.dense.weight"] = unpack(*l.attn_out);
+      all[p + "intermediate.dense.weight"] = unpack(*l.intermediate);
+      all[p + "output.dense.weight"] = unpack(*l.output);
+    }
+    unpacked_->all = std::move(all);
+  });
+  return unpacked_->all;
+}
+
 void Model::set_compute_type(ComputeType t) {
   if (t == compute_) return;
-  auto weights = std::make_shared<model::ModelWeights>(model::bind_weights(*cfg_, params_));
-  model::prepare_weights(*weights, t == ComputeType::F32    ? kernels::MatType::F32
-                                   : t == ComputeType::BF16 ? kernels::MatType::BF16
-                                                            : kernels::MatType::S8);
+  auto weights = std::make_shared<model::ModelWeights>(model::bind_weights(*cfg_, params_, /*packed_encoder=*/true));
+  model::prepare_weights(*weights, *packed_, t == ComputeType::F32    ? kernels::MatType::F32
+                                             : t == ComputeType::BF16 ? kernels::MatType::BF16
+                                                                      : kernels::MatType::S8);
   weights_ = std::move(weights);
   compute_ = t;
 }
@@ -245,6 +334,7 @@ Activations::Activations(int64_t tokens, const Config& cfg) {
 namespace {
 struct Binder {
   const std::map<std::string, Tensor>& params;
+  bool packed_encoder = false;   // encoder Linear weights may be absent (packed)
   const float* get(const std::string& name) const {
     auto it = params.find(name);
     if (it == params.end()) throw Error("internal: parameter " + name + " was not loaded");
@@ -255,15 +345,19 @@ struct Binder {
     return it == params.end() ? nullptr : it->second.data<float>();
   }
   LinearW linear(const std::string& name) const {
-    const Tensor& w = params.at(name + ".weight");
+    auto it = params.find(name + ".weight");
+    if (it == params.end() && packed_encoder && is_packed_encoder_weight(name + ".weight"))
+      return {nullptr, get(name + ".bias"), 0, 0, nullptr};   // prepare_weights fills it
+    if (it == params.end()) throw Error("internal: parameter " + name + ".weight was not loaded");
+    const Tensor& w = it->second;
     return {w.data<float>(), get(name + ".bias"), w.dim(1), w.dim(0), nullptr};
   }
   LayerNormW norm(const std::string& name) const { return {get(name + ".weight"), get(name + ".bias")}; }
 };
 }  // namespace
 
-ModelWeights bind_weights(const Config& cfg, const std::map<std::string, Tensor>& params) {
-  const Binder b{params};
+ModelWeights bind_weights(const Config& cfg, const std::map<std::string, Tensor>& params, bool packed_encoder) {
+  const Binder b{params, packed_encoder};
   const std::string p = cfg.head() == Head::Base ? "" : cfg.base_prefix() + ".";
   ModelWeights w;
   w.embeddings.word = b.get(p + "embeddings.word_embeddings.weight");

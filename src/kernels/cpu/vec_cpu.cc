@@ -137,6 +137,69 @@ void DequantRow(const int32_t* acc, const int32_t* comp, const float* ws, float 
   }
 }
 
+// act(v) for one vector, with the formulas of activation_cpu.cc (transformers' definitions).
+template <class D, class V>
+HWY_INLINE V Act(D d, V v, Activation act) {
+  const auto half = hn::Set(d, 0.5f), one = hn::Set(d, 1.0f);
+  // 1 / (1 + exp(-a)), exp's argument clamped to where it is finite
+  auto sigmoid = [&](V a) { return hn::Div(one, hn::Add(one, hn::Exp(d, hn::Min(hn::Neg(a), hn::Set(d, 88.0f))))); };
+  switch (act) {
+    case Activation::Relu: return hn::Max(v, hn::Zero(d));
+    case Activation::Gelu: {   // 0.5 v (1 + erf(v / sqrt 2)), erf by Abramowitz-Stegun 7.1.26
+      const auto z = hn::Abs(hn::Mul(v, hn::Set(d, 0.7071067811865476f)));
+      const auto t = hn::Div(one, hn::MulAdd(z, hn::Set(d, 0.3275911f), one));
+      auto p = hn::Set(d, 1.061405429f);
+      p = hn::MulAdd(p, t, hn::Set(d, -1.453152027f));
+      p = hn::MulAdd(p, t, hn::Set(d, 1.421413741f));
+      p = hn::MulAdd(p, t, hn::Set(d, -0.284496736f));
+      p = hn::MulAdd(p, t, hn::Set(d, 0.254829592f));
+      p = hn::Mul(p, t);
+      const auto e = hn::Exp(d, hn::Max(hn::Neg(hn::Mul(z, z)), hn::Set(d, -88.0f)));
+      const auto erf_abs = hn::NegMulAdd(p, e, one);   // 1 - p e
+      const auto erf = hn::CopySignToAbs(erf_abs, v);
+      return hn::Mul(hn::Mul(half, v), hn::Add(one, erf));
+    }
+    case Activation::GeluNew: {   // 0.5 v (1 + tanh(sqrt(2/pi) (v + 0.044715 v^3)))
+      const auto v3 = hn::Mul(hn::Mul(v, v), v);
+      const auto in = hn::Mul(hn::Set(d, 0.7978845608028654f), hn::MulAdd(hn::Set(d, 0.044715f), v3, v));
+      return hn::Mul(hn::Mul(half, v), hn::Add(one, hn::Tanh(d, in)));
+    }
+    case Activation::GeluFast: {   // 0.5 v (1 + tanh(v * 0.7978845608 * (1 + 0.044715 v^2)))
+      const auto in = hn::Mul(hn::Mul(v, hn::Set(d, 0.7978845608f)), hn::MulAdd(hn::Set(d, 0.044715f), hn::Mul(v, v), one));
+      return hn::Mul(hn::Mul(half, v), hn::Add(one, hn::Tanh(d, in)));
+    }
+    case Activation::QuickGelu: return hn::Mul(v, sigmoid(hn::Mul(v, hn::Set(d, 1.702f))));
+    case Activation::Silu: return hn::Mul(v, sigmoid(v));
+    case Activation::Tanh: return hn::Tanh(d, v);
+    case Activation::Sigmoid: return sigmoid(v);
+    case Activation::Linear: return v;
+  }
+  return v;
+}
+
+void BiasActRow(const float* acc, const float* bias, float* y, int64_t n, Activation act, bool accumulate) {
+  const hn::ScalableTag<float> d;
+  const int64_t L = static_cast<int64_t>(hn::Lanes(d));
+  int64_t j = 0;
+  for (; j + L <= n; j += L) {
+    auto v = hn::LoadU(d, acc + j);
+    if (bias) v = hn::Add(v, hn::LoadU(d, bias + j));
+    if (accumulate) v = hn::Add(v, hn::LoadU(d, y + j));
+    else if (act != Activation::Linear) v = Act(d, v, act);
+    hn::StoreU(v, d, y + j);
+  }
+  if (j < n) {   // the tail through a padded vector: the same formulas as full vectors
+    alignas(64) float buf[64] = {};   // >= the widest vector (2048-bit SVE)
+    for (int64_t i = j; i < n; ++i) buf[i - j] = acc[i] + (bias ? bias[i] : 0.0f);
+    auto v = hn::Load(d, buf);
+    if (!accumulate && act != Activation::Linear) v = Act(d, v, act);
+    hn::Store(v, d, buf);
+    for (int64_t i = j; i < n; ++i) y[i] = accumulate ? y[i] + buf[i - j] : buf[i - j];
+  }
+}
+
+void ActivateRow(float* x, int64_t n, Activation act) { BiasActRow(x, nullptr, x, n, act, false); }
+
 }  // namespace HWY_NAMESPACE
 }  // namespace ernie::kernels::vec
 HWY_AFTER_NAMESPACE();
@@ -149,6 +212,8 @@ HWY_EXPORT(SumRows);
 HWY_EXPORT(SoftmaxRow);
 HWY_EXPORT(QuantizeRowU8);
 HWY_EXPORT(DequantRow);
+HWY_EXPORT(BiasActRow);
+HWY_EXPORT(ActivateRow);
 
 void layer_norm_row(float* x, const float* res, const float* gamma, const float* beta, int64_t H, float eps) {
   HWY_DYNAMIC_DISPATCH(LayerNormRow)(x, res, gamma, beta, H, eps);
@@ -162,6 +227,10 @@ void dequant_row(const int32_t* acc, const int32_t* comp, const float* ws, float
                  int64_t N, bool relu, bool accumulate) {
   HWY_DYNAMIC_DISPATCH(DequantRow)(acc, comp, ws, sx, bias, y, N, relu, accumulate);
 }
+void bias_act_row(const float* acc, const float* bias, float* y, int64_t n, Activation act, bool accumulate) {
+  HWY_DYNAMIC_DISPATCH(BiasActRow)(acc, bias, y, n, act, accumulate);
+}
+void activate_row(float* x, int64_t n, Activation act) { HWY_DYNAMIC_DISPATCH(ActivateRow)(x, n, act); }
 void to_bf16_row(const float* x, uint16_t* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     uint32_t u;

@@ -1,0 +1,96 @@
+// One Linear shape through every kernel ernie.cpp has, side by side: the 12 layers' worth of
+// weights (so that they do not fit in cache, as in the model), each product once per pass, best
+// of R passes. Prints ms per pass, weight GB/s and GFLOP/s per row count.
+//
+//   bench/linear/run.sh [BUILD_DIR] -- K N ROWS...      (see run.sh; OMP_NUM_THREADS sets threads)
+//
+// Kernels: "in place" = kernels::linear(x, W, ...) on the [out, in] weights (oneDNN matmul with a
+// runtime row count: what every fp32 Linear ran before packing); "libxsmm" and "onednn" =
+// pack_linear(F32) with that kernel; "bf16" and "int8" = pack_linear(BF16 / S8) (oneDNN blocked).
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/kernels.h"
+
+using namespace ernie;
+
+namespace {
+double seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 4) {
+    std::fprintf(stderr, "usage: linear_bench K N ROWS...\n");
+    return 2;
+  }
+  const int64_t K = std::atoll(argv[1]), N = std::atoll(argv[2]);
+  std::vector<int64_t> rows;
+  for (int i = 3; i < argc; ++i) rows.push_back(std::atoll(argv[i]));
+  const int L = 12;
+  const int64_t Mmax = *std::max_element(rows.begin(), rows.end());
+  std::mt19937 rng(1);
+  std::normal_distribution<float> nd(0.0f, 0.05f);
+  std::vector<std::vector<float>> W(L, std::vector<float>(N * K));
+  for (auto& w : W)
+    for (auto& e : w) e = nd(rng);
+  std::vector<float> b(N, 0.01f), x(Mmax * K), y(Mmax * N);
+  for (auto& e : x) e = nd(rng);
+
+  struct Engine {
+    std::string name;
+    std::vector<std::shared_ptr<const kernels::PackedLinear>> packed;   // empty: in place
+  };
+  std::vector<Engine> engines = {{"in place", {}}};
+  auto add = [&](const std::string& name, kernels::MatType t, kernels::LinearKernel k) {
+    Engine e{name, {}};
+    try {
+      for (int l = 0; l < L; ++l) e.packed.push_back(kernels::pack_linear(W[l].data(), b.data(), K, N, t, k));
+    } catch (const std::exception& err) {
+      std::printf("%-9s unavailable: %s\n", name.c_str(), err.what());
+      return;
+    }
+    engines.push_back(std::move(e));
+  };
+  add("libxsmm", kernels::MatType::F32, kernels::LinearKernel::Libxsmm);
+  add("onednn", kernels::MatType::F32, kernels::LinearKernel::Onednn);
+  add("bf16", kernels::MatType::BF16, kernels::LinearKernel::Auto);
+  add("int8", kernels::MatType::S8, kernels::LinearKernel::Auto);
+  std::printf("K %ld N %ld, %d matrices (%.0f MB fp32), %d threads, oneDNN ISA %s\n", static_cast<long>(K),
+              static_cast<long>(N), L, L * N * K * 4 / 1e6, omp_get_max_threads(), kernels::matmul_isa().c_str());
+  // Engines interleaved pass by pass, best pass of each kept: on a shared machine a burst of
+  // other work then hurts every engine alike instead of the one that happened to be running.
+  for (const int64_t M : rows) {
+    const int reps = M >= 512 ? 3 : 9;
+    std::vector<double> best(engines.size(), 1e30);
+    for (int r = 0; r <= reps; ++r)
+      for (size_t i = 0; i < engines.size(); ++i) {
+        const Engine& e = engines[i];
+        const double t = seconds();
+        for (int l = 0; l < L; ++l) {
+          if (e.packed.empty())
+            kernels::linear(x.data(), W[l].data(), b.data(), y.data(), M, K, N);
+          else
+            kernels::linear(*e.packed[l], x.data(), y.data(), M, Activation::Relu);
+        }
+        if (r > 0) best[i] = std::min(best[i], (seconds() - t) * 1e3);   // pass 0 warms up
+      }
+    for (size_t i = 0; i < engines.size(); ++i) {
+      const Engine& e = engines[i];
+      const double ms = best[i];
+      std::printf("M %5ld  %-9s %-15s %8.2f ms  %6.1f GB/s fp32-equiv  %7.1f GFLOP/s\n", static_cast<long>(M),
+                  e.name.c_str(), e.packed.empty() ? "" : kernels::packed_kernel(*e.packed[0]).c_str(), ms,
+                  L * N * K * 4 / ms / 1e6, 2.0 * L * M * N * K / ms / 1e6);
+    }
+  }
+  return 0;
+}
