@@ -159,7 +159,7 @@ void run(const ClassifyOptions& o) {
   if (comm.size() > 1 && o.output.empty()) throw Error("under mpirun, classify needs --input FILE and --output FILE");
   std::optional<pipeline::LineShard> shard;
   if (!input.empty()) shard = pipeline::plan_lines(input, comm);
-  pipeline::set_threads(o.in.threads, comm);
+  dist::set_threads(o.in.threads, comm);
   const Classifier c(o, o.json || !o.output.empty());
 
   std::unique_ptr<pipeline::BatchReader> lines;   // --input

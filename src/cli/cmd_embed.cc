@@ -30,7 +30,7 @@ void run(const EmbedOptions& o) {
   pipeline::Pooling pooling;
   if (!pipeline::parse_pooling(o.pooling, &pooling)) throw Error("--pooling must be cls or mean, not '" + o.pooling + "'");
   const pipeline::LineShard shard = pipeline::plan_lines(o.in.input, comm);
-  pipeline::set_threads(o.in.threads, comm);
+  dist::set_threads(o.in.threads, comm);
 
   const Model model = o.in.load_model();
   const Config& cfg = model.config();

@@ -1,7 +1,6 @@
 #include "pipeline/lines.h"
 
 #include <fcntl.h>
-#include <omp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -171,11 +170,6 @@ bool BatchReader::next(std::vector<std::string>& lines) {
   if (n == 0 || !reader_.next_batch(n, lines)) return false;
   done_ += static_cast<int64_t>(lines.size());
   return true;
-}
-
-void set_threads(int threads, const dist::Communicator& comm) {
-  if (threads > 0) omp_set_num_threads(threads);
-  else if (comm.local_size() > 1 && !std::getenv("OMP_NUM_THREADS")) omp_set_num_threads(std::max(1, omp_get_num_procs() / comm.local_size()));
 }
 
 }  // namespace ernie::pipeline

@@ -76,7 +76,4 @@ class BatchReader {
   int64_t first_ = 0, count_ = 0, done_ = 0;
 };
 
-// --threads N; else OMP_NUM_THREADS; else with several ranks on one machine its cores divided among them.
-void set_threads(int threads, const dist::Communicator& comm);
-
 }  // namespace ernie::pipeline

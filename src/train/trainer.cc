@@ -109,9 +109,7 @@ void run_training(const TrainOptions& o, const std::function<void(const std::str
     throw Error("--lr must be positive, --warmup-ratio in [0, 1], --weight-decay non-negative");
   if (o.dropout && !(*o.dropout >= 0 && *o.dropout < 1)) throw Error("--dropout must be in [0, 1)");
   if (!(o.bucket_mb > 0)) throw Error("--bucket-mb must be positive");
-  // Several ranks on one machine share its cores unless told otherwise.
-  if (o.threads > 0) omp_set_num_threads(o.threads);
-  else if (comm.local_size() > 1) omp_set_num_threads(std::max(1, omp_get_num_procs() / comm.local_size()));
+  dist::set_threads(o.threads, comm);   // several ranks on one machine share its cores
   const Schedule schedule = parse_schedule(o.schedule);
 
   // Config, labels, data.
