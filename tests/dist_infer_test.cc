@@ -29,11 +29,6 @@ using ernie::testing::run_cli;
 using ernie::testing::TempDir;
 using ernie::testing::write_file;
 
-#define SKIP_WITHOUT_MPIRUN()                                                                     \
-  do {                                                                                            \
-    if (ernie::testing::mpirun_prefix(2).empty()) GTEST_SKIP() << "mpirun is absent (openmpi-bin)"; \
-  } while (0)
-
 // `ernie ARGS` in one process (ranks 1) or under mpirun.
 CliResult run_ranks(int ranks, const std::string& args) {
   return ranks == 1 ? run_cli(args) : ernie::testing::run_shell(ernie::testing::mpirun_prefix(ranks) + args);

@@ -29,11 +29,6 @@ using testing::mpirun_prefix;
 using testing::run_cli;
 using testing::run_shell;
 
-#define SKIP_WITHOUT_MPIRUN()                                                   \
-  do {                                                                          \
-    if (mpirun_prefix(2).empty()) GTEST_SKIP() << "mpirun is absent (Debian openmpi-bin)"; \
-  } while (0)
-
 // 800 rows, batch 16: 50 steps per epoch, dropout 0.1 everywhere.
 struct DistCorpus : Corpus {
   DistCorpus() : Corpus(800, 120) {}

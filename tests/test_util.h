@@ -50,3 +50,8 @@ std::string error_of(const std::function<void()>& f);
     if (::ernie::testing::shared_dir().empty())                                        \
       GTEST_SKIP() << "../shared is absent: this test needs ../shared (data/golden)";  \
   } while (0)
+
+#define SKIP_WITHOUT_MPIRUN()                                                                       \
+  do {                                                                                              \
+    if (::ernie::testing::mpirun_prefix(2).empty()) GTEST_SKIP() << "mpirun is absent (Debian openmpi-bin)"; \
+  } while (0)
