@@ -176,6 +176,11 @@ void run_training(const TrainOptions& o, const std::function<void(const std::str
   dist::GradientReducer reducer(comm, model.gradient_storage().data<float>(), groups,
                                 static_cast<int64_t>(o.bucket_mb * (1 << 20)),
                                 /*overlap=*/!o.shard_optimizer);
+  {   // the word embeddings' gradient: only the rows of the batch's tokens are nonzero
+    const Tensor& words = model.gradients().at(cfg.base_prefix() + ".embeddings.word_embeddings.weight");
+    const int64_t begin = words.data<float>() - model.gradient_storage().data<float>();
+    reducer.set_sparse_rows({begin, begin + words.numel()}, cfg.hidden_size);
+  }
 
   const int64_t n = static_cast<int64_t>(train_set.encs.size());
   const int64_t micro_per_epoch = (n + o.batch_size - 1) / o.batch_size;
@@ -222,15 +227,17 @@ void run_training(const TrainOptions& o, const std::function<void(const std::str
         if (k + 1 == micros && !o.shard_optimizer) so.on_gradients_ready = [&](size_t g) { reducer.ready(g); };
         if (mine.size() == 0) continue;   // a last batch smaller than the rank count
         const Slice sl = make_slice(train_set, order, begin + mine.begin, begin + mine.end, cfg);
+        if (comm.size() > 1) reducer.touch_rows(sl.batch.input_ids);
         sums[0] += model.forward_backward(sl.batch, sl.targets, so).loss * weight;
         sums[1] += static_cast<double>(sl.batch.tokens());
       }
       if (o.shard_optimizer) {
         comm.reduce_scatter_sum(model.gradient_storage().data<float>(), total_params);
-        clip_grad_norm(model.gradient_storage().data<float>() + shard.begin, shard.size(), o.max_grad_norm, comm);
+        if (o.max_grad_norm > 0)
+          clip_grad_norm(model.gradient_storage().data<float>() + shard.begin, shard.size(), o.max_grad_norm, comm);
       } else {
         reducer.finish();
-        clip_grad_norm(model, o.max_grad_norm);
+        if (o.max_grad_norm > 0) clip_grad_norm(model, o.max_grad_norm);
       }
       comm.allreduce_sum(sums, 2);
       const double step_loss = sums[0];
