@@ -17,10 +17,20 @@ namespace fs = std::filesystem;
 namespace ernie::testing {
 
 CliResult run_cli(const std::string& args, const std::string& stdin_text) {
+  return run_shell(std::string("'") + ERNIE_BIN + "' " + args, stdin_text);
+}
+
+std::string mpirun_prefix(int ranks) {
+  if (std::system("command -v mpirun >/dev/null 2>&1") != 0) return "";
+  return "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun --oversubscribe --bind-to none -np " +
+         std::to_string(ranks) + " '" + ERNIE_BIN + "' ";
+}
+
+CliResult run_shell(const std::string& command, const std::string& stdin_text) {
   TempDir tmp;
   write_file(tmp / "stdin", stdin_text);
-  std::string cmd = std::string("'") + ERNIE_BIN + "' " + args + " <'" + (tmp / "stdin").string() +
-                    "' >'" + (tmp / "stdout").string() + "' 2>'" + (tmp / "stderr").string() + "'";
+  std::string cmd = command + " <'" + (tmp / "stdin").string() + "' >'" + (tmp / "stdout").string() + "' 2>'" +
+                    (tmp / "stderr").string() + "'";
   int rc = std::system(cmd.c_str());
   CliResult r;
   r.status = WIFEXITED(rc) ? WEXITSTATUS(rc) : 128 + WTERMSIG(rc);

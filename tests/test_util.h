@@ -15,6 +15,11 @@ struct CliResult {
 
 // Runs build/bin/ernie with `args` (a shell-quoted argument string) and optional stdin text.
 CliResult run_cli(const std::string& args, const std::string& stdin_text = "");
+// Runs a shell command line the same way.
+CliResult run_shell(const std::string& command, const std::string& stdin_text = "");
+// mpirun's command line for `ranks` processes of build/bin/ernie on this machine, in the test
+// environment (Open MPI refuses root unless told: CI runs as root). Empty when mpirun is absent.
+std::string mpirun_prefix(int ranks);
 
 // A fresh empty folder under the system temp dir, removed when the object dies.
 class TempDir {
@@ -44,4 +49,9 @@ std::string error_of(const std::function<void()>& f);
   do {                                                                                 \
     if (::ernie::testing::shared_dir().empty())                                        \
       GTEST_SKIP() << "../shared is absent: this test needs ../shared (data/golden)";  \
+  } while (0)
+
+#define SKIP_WITHOUT_MPIRUN()                                                                       \
+  do {                                                                                              \
+    if (::ernie::testing::mpirun_prefix(2).empty()) GTEST_SKIP() << "mpirun is absent (Debian openmpi-bin)"; \
   } while (0)

@@ -12,6 +12,7 @@
 #include "ernie/init.h"
 #include "ernie/optimizer.h"
 #include "ernie/safetensors.h"
+#include "ernie/tokenizer.h"
 #include "ernie/trainable.h"
 #include "test_util.h"
 
@@ -194,6 +195,76 @@ TEST(TrainModel, FiniteDifferencesWithDropout) {
     }
   }
   EXPECT_GT(checked, 80);
+}
+
+// Data parallelism's core: a batch cut into shards, each told where it starts (first row and
+// token) and weighted by its share of the rows, gives the whole batch's loss and, summed, its
+// gradients, with dropout on (the masks are the whole batch's).
+TEST(TrainModel, ShardsSumToTheWholeBatch) {
+  Case c = tiny_case();
+  c.cfg.hidden_dropout_prob = c.cfg.attention_probs_dropout_prob = 0.3f;
+  c.cfg.classifier_dropout = 0.3f;
+  const std::vector<std::vector<int32_t>> rows = {{2, 5, 9, 11, 3}, {2, 7, 3}, {2, 13, 17, 19, 23, 29, 3}};
+  auto pack = [&](size_t begin, size_t end) {
+    std::vector<Encoding> encs;
+    for (size_t r = begin; r < end; ++r) {
+      Encoding e;
+      e.ids = rows[r];
+      e.type_ids.assign(e.ids.size(), 0);
+      e.attention_mask.assign(e.ids.size(), 1);
+      encs.push_back(e);
+    }
+    return pack_encodings(encs, c.cfg);
+  };
+  StepOptions o;
+  o.seed = 11;
+  o.micro_step = 4;
+  TrainableModel whole(c.cfg, c.params), parts(c.cfg, c.params);
+  const std::vector<int32_t> labels = {0, 2, 1};
+  const double loss = whole.forward_backward(pack(0, 3), {labels, {}}, o).loss;
+
+  double shard_loss = 0;
+  std::vector<size_t> ready;
+  for (const auto& [begin, end] : {std::pair<size_t, size_t>{0, 1}, {1, 3}}) {
+    StepOptions so = o;
+    so.first_row = static_cast<int64_t>(begin);
+    so.first_token = begin == 0 ? 0 : 5;
+    so.loss_scale = static_cast<float>(end - begin) / 3.0f;
+    so.on_gradients_ready = [&](size_t g) { ready.push_back(g); };
+    Targets t;
+    t.labels.assign(labels.begin() + static_cast<int64_t>(begin), labels.begin() + static_cast<int64_t>(end));
+    shard_loss += parts.forward_backward(pack(begin, end), t, so).loss * so.loss_scale;
+  }
+  EXPECT_NEAR(shard_loss, loss, 1e-6 * std::fabs(loss));
+  double largest = 0;   // floor for the key biases, whose exact gradient is 0 (rounding noise only)
+  for (const auto& [name, g] : whole.gradients()) largest = std::max(largest, max_abs(g));
+  for (const auto& [name, g] : whole.gradients())
+    EXPECT_LT(relative_error(parts.gradients().at(name), g, 1e-3 * largest), 1e-5) << name;
+  // Each shard reported every group once, in backward order: head, layers from the last, embeddings.
+  EXPECT_EQ(ready, std::vector<size_t>({0, 1, 2, 3, 0, 1, 2, 3}));
+}
+
+// The flat buffers are laid out group after group, so that a run of groups is one contiguous range.
+TEST(TrainModel, GradientGroupsTileTheStorage) {
+  Case c = tiny_case();
+  TrainableModel m(c.cfg, c.params);
+  const auto& groups = m.gradient_groups();
+  ASSERT_EQ(groups.size(), static_cast<size_t>(c.cfg.num_hidden_layers + 2));
+  EXPECT_EQ(groups.front().first, 0);
+  EXPECT_EQ(groups.back().second, m.gradient_storage().numel());
+  for (size_t g = 1; g < groups.size(); ++g) EXPECT_EQ(groups[g].first, groups[g - 1].second);
+  const float* base = m.gradient_storage().data<float>();
+  auto group_of = [&](const std::string& name) {
+    const int64_t at = m.gradients().at(name).data<float>() - base;
+    for (size_t g = 0; g < groups.size(); ++g)
+      if (at >= groups[g].first && at < groups[g].second) return g;
+    return groups.size();
+  };
+  EXPECT_EQ(group_of("classifier.weight"), 0u);
+  EXPECT_EQ(group_of("bert.pooler.dense.weight"), 0u);
+  EXPECT_EQ(group_of("bert.encoder.layer.1.output.dense.weight"), 1u);
+  EXPECT_EQ(group_of("bert.encoder.layer.0.attention.self.query.weight"), 2u);
+  EXPECT_EQ(group_of("bert.embeddings.word_embeddings.weight"), 3u);
 }
 
 // Recompute drops the layer activations and rebuilds them (dropout masks included) in backward:

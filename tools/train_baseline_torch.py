@@ -374,7 +374,28 @@ def main():
                     help="epoch order: torch.randperm seeded with seed + epoch, or ernie.cpp's (same batches)")
     ap.add_argument("--print-steps", type=int, default=0, help="print the loss of the first N steps")
     ap.add_argument("--check", action="store_true", help="cross-check the model against Reference first")
+    ap.add_argument("--ddp", type=int, default=0, metavar="N",
+                    help="PyTorch DDP over gloo with N processes on this machine (--threads each); "
+                         "--batch-size stays the global batch, each rank takes a contiguous share")
+    ap.add_argument("--max-steps", type=int, default=0, help="stop after N steps (timing runs)")
     a = ap.parse_args()
+    if a.ddp > 0:
+        import socket
+        import torch.multiprocessing as mp
+        with socket.socket() as sock:   # a free port for gloo's rendezvous
+            sock.bind(("127.0.0.1", 0))
+            os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(sock.getsockname()[1]))
+        mp.spawn(run, args=(a.ddp, a), nprocs=a.ddp)
+    else:
+        run(0, 1, a)
+
+
+def run(rank, world, a):
+    ddp = world > 1
+    if ddp:
+        import torch.distributed as dist
+        dist.init_process_group("gloo", rank=rank, world_size=world)
+    say = (lambda *x, **k: print(*x, **k)) if rank == 0 else (lambda *x, **k: None)
 
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -419,13 +440,16 @@ def main():
         return max(0.0, (total - step) / max(1, total - warmup))
 
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda)
-    print(json.dumps({"start": True, "torch": torch.__version__, "threads": torch.get_num_threads(),
+    say(json.dumps({"start": True, "torch": torch.__version__, "threads": torch.get_num_threads(),
                       "train_rows": len(tr_ids), "eval_rows": len(ev_ids), "labels": len(classes),
                       "params": sum(p.numel() for p in model.parameters()), "steps": total,
                       "warmup_steps": warmup, "tokenize_seconds": round(tok_seconds, 3)}), flush=True)
 
+    net = model
+    if ddp:   # gradients averaged over ranks: each rank's loss is its share's mean, shares are equal
+        net = torch.nn.parallel.DistributedDataParallel(model)
     model.train()
-    total_seconds, total_tokens = 0.0, 0
+    total_seconds, total_tokens, step = 0.0, 0, 0
     y_all = torch.tensor(tr_labels)
     for epoch in range(1, a.epochs + 1):
         if a.order == "ernie":
@@ -436,8 +460,12 @@ def main():
         t0 = time.perf_counter()
         for s in range(0, len(order), a.batch_size):
             idx = order[s:s + a.batch_size]
+            batch_tokens = sum(len(tr_ids[i]) for i in idx)   # the global batch's real tokens
+            if ddp:
+                share = (len(idx) + world - 1) // world
+                idx = idx[rank * share:(rank + 1) * share]
             x, m = make_batch([tr_ids[i] for i in idx])
-            loss = F.cross_entropy(model(x, m), y_all[idx])
+            loss = F.cross_entropy(net(x, m), y_all[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             if a.max_grad_norm > 0:
@@ -447,16 +475,27 @@ def main():
             if sched.last_epoch <= a.print_steps:
                 print(json.dumps({"step": sched.last_epoch, "loss": float(loss)}), flush=True)
             loss_sum += float(loss) * len(idx)
-            tokens += int(m.sum())
+            tokens += batch_tokens
+            step += 1
+            if a.max_steps and step >= a.max_steps:
+                break
         seconds = time.perf_counter() - t0
         total_seconds += seconds
         total_tokens += tokens
+        if a.max_steps and step >= a.max_steps:
+            say(json.dumps({"steps": step, "seconds": round(seconds, 3), "tokens_per_s": round(tokens / seconds, 1),
+                            "processes": world, "threads": torch.get_num_threads()}), flush=True)
+            return
+        if ddp and rank != 0:
+            continue
         ev_loss, ev_acc, ev_f1 = evaluate(model, ev_ids, ev_labels, len(classes))
-        print(json.dumps({"epoch": epoch, "train_loss": round(loss_sum / len(order), 6),
+        say(json.dumps({"epoch": epoch, "train_loss": round(loss_sum / len(order), 6),
                           "eval_loss": round(ev_loss, 6), "eval_accuracy": round(ev_acc, 6),
                           "eval_macro_f1": round(ev_f1, 6), "seconds": round(seconds, 3),
                           "tokens_per_s": round(tokens / seconds, 1)}), flush=True)
-    print(json.dumps({"summary": True, "train_seconds": round(total_seconds, 3),
+    if rank != 0:
+        return
+    say(json.dumps({"summary": True, "train_seconds": round(total_seconds, 3),
                       "tokens_per_s": round(total_tokens / total_seconds, 1), "test_accuracy": round(ev_acc, 6),
                       "test_macro_f1": round(ev_f1, 6), "epochs": a.epochs, "steps": total,
                       "threads": torch.get_num_threads()}), flush=True)

@@ -18,6 +18,9 @@ class AtomicFile {
   void write(const void* data, size_t size);
   void write(std::string_view text) { write(text.data(), text.size()); }
   void commit();   // fsync, rename into place, fsync the folder (best effort)
+  // The temporary file, for writers that fill parts of it through descriptors of their own
+  // (other processes of a job) before commit().
+  const std::filesystem::path& temp_path() const { return tmp_; }
 
  private:
   std::filesystem::path target_, tmp_;

@@ -56,6 +56,10 @@ class World {
 // A communicator of one process, for library users that run alone.
 Communicator& single_process();
 
+// OpenMP threads of this rank: `threads` when positive, else OMP_NUM_THREADS when set, else the
+// machine's cores divided among the ranks on it.
+void set_threads(int threads, const Communicator& comm);
+
 // Contiguous share [begin, end) of n items for `rank` of `size`: the first n % size ranks get one more.
 struct Range {
   int64_t begin = 0, end = 0;

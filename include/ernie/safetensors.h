@@ -25,6 +25,16 @@ TensorFile read_safetensors(const std::filesystem::path& file);
 // always copies, so `data` may be freed afterwards.
 TensorFile parse_safetensors(const void* data, size_t size, const std::string& what);
 
+// What write_safetensors puts before the data: the 8-byte length and the JSON header, padded to 8
+// bytes, of tensors with these dtypes and shapes laid out in name order. For writers that stream
+// the data themselves; `what` names the file in messages.
+struct TensorLayout {
+  DType dtype = DType::F32;
+  Shape shape;
+};
+std::string safetensors_header(const std::map<std::string, TensorLayout>& tensors,
+                               const std::map<std::string, std::string>& metadata, const std::string& what);
+
 // Writes tensors in name order with the header padded to 8 bytes; atomic (temp file + rename).
 void write_safetensors(const std::filesystem::path& file, const std::map<std::string, Tensor>& tensors,
                        const std::map<std::string, std::string>& metadata = {{"format", "pt"}});

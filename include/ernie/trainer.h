@@ -47,7 +47,7 @@ struct TrainOptions {
   // batch; batch_size stays the global batch. Gradients are allreduced in buckets of about
   // bucket_mb MiB as backward finishes them; shard_optimizer keeps 1/N of AdamW's moments per rank.
   dist::Communicator* comm = nullptr;
-  int64_t bucket_mb = 25;
+  double bucket_mb = 25;
   bool shard_optimizer = false;
 };
 

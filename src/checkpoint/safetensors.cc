@@ -267,21 +267,16 @@ TensorFile read_safetensors(const std::filesystem::path& file) {
   return parse_image(m.data ? m.data : &kEmpty, m.size, file.string(), m.keep);
 }
 
-void write_safetensors(const std::filesystem::path& file, const std::map<std::string, Tensor>& tensors,
-                       const std::map<std::string, std::string>& metadata) {
-  const std::string what = file.string();
-
-  // Header: entries in name order (std::map and nlohmann::json both order keys bytewise), data
-  // laid out in the same order.
+std::string safetensors_header(const std::map<std::string, TensorLayout>& tensors,
+                               const std::map<std::string, std::string>& metadata, const std::string& what) {
+  // Entries in name order (std::map and nlohmann::json both order keys bytewise), data laid out
+  // in the same order.
   json header = json::object();
   uint64_t offset = 0;
   for (const auto& [name, t] : tensors) {
     if (name == "__metadata__") fail(what, "'__metadata__' is reserved and cannot name a tensor");
-    if (!t.defined()) fail(what, "tensor '" + printable(name) + "' is undefined");
-    const uint64_t bytes = t.nbytes();
-    header[name] = {{"dtype", dtype_name(t.dtype())},
-                    {"shape", t.shape()},
-                    {"data_offsets", {offset, offset + bytes}}};
+    const uint64_t bytes = static_cast<uint64_t>(shape_numel(t.shape)) * dtype_size(t.dtype);
+    header[name] = {{"dtype", dtype_name(t.dtype)}, {"shape", t.shape}, {"data_offsets", {offset, offset + bytes}}};
     offset += bytes;
   }
   if (!metadata.empty()) header["__metadata__"] = metadata;
@@ -293,12 +288,21 @@ void write_safetensors(const std::filesystem::path& file, const std::map<std::st
     fail(what, std::string("cannot encode header: ") + printable(e.what()));
   }
   text.append((8 - text.size() % 8) % 8, ' ');  // data then starts 8-byte aligned
-  uint8_t len_bytes[8];
-  for (int i = 0; i < 8; ++i) len_bytes[i] = static_cast<uint8_t>(uint64_t{text.size()} >> (8 * i));
+  std::string out(8, '\0');
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>(uint64_t{text.size()} >> (8 * i));
+  return out + text;
+}
 
+void write_safetensors(const std::filesystem::path& file, const std::map<std::string, Tensor>& tensors,
+                       const std::map<std::string, std::string>& metadata) {
+  std::map<std::string, TensorLayout> layout;
+  for (const auto& [name, t] : tensors) {
+    if (!t.defined()) fail(file.string(), "tensor '" + printable(name) + "' is undefined");
+    layout[name] = {t.dtype(), t.shape()};
+  }
+  const std::string header = safetensors_header(layout, metadata, file.string());
   AtomicFile out(file);
-  out.write(len_bytes, 8);
-  out.write(text);
+  out.write(header);
   for (const auto& [name, t] : tensors) out.write(t.raw(), t.nbytes());
   out.commit();
 }

@@ -14,6 +14,7 @@ void add_bench_command(CLI::App& app);     // cmd_bench.cc
 void add_quantize_command(CLI::App& app);  // cmd_quantize.cc
 void add_tokenize_command(CLI::App& app);  // cmd_tokenize.cc
 void add_classify_command(CLI::App& app);  // cmd_classify.cc
+void add_embed_command(CLI::App& app);     // cmd_embed.cc
 void add_vocab_command(CLI::App& app);     // cmd_vocab.cc: vocab train
 void add_convert_command(CLI::App& app);   // cmd_convert.cc
 void add_train_command(CLI::App& app);     // cmd_train.cc

@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   ernie::cli::add_quantize_command(app);
   ernie::cli::add_tokenize_command(app);
   ernie::cli::add_classify_command(app);
+  ernie::cli::add_embed_command(app);
   ernie::cli::add_vocab_command(app);
   ernie::cli::add_convert_command(app);
   ernie::cli::add_train_command(app);

@@ -2,6 +2,8 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include <omp.h>
+
 #include "dist/mpi.h"
 #include "ernie/dist.h"
 
@@ -46,6 +48,12 @@ World::World(int& argc, char**& argv) {
 World::~World() {
   current = nullptr;
   if (comm_) finalize_mpi();
+}
+
+void set_threads(int threads, const Communicator& comm) {
+  if (threads > 0) omp_set_num_threads(threads);
+  else if (comm.local_size() > 1 && !std::getenv("OMP_NUM_THREADS"))
+    omp_set_num_threads(std::max(1, omp_get_num_procs() / comm.local_size()));
 }
 
 Range share(int64_t n, int rank, int size) {

@@ -1,5 +1,7 @@
 #include "dist/reducer.h"
 
+#include <algorithm>
+
 #include "ernie/error.h"
 
 namespace ernie::dist {
@@ -30,6 +32,42 @@ GradientReducer::~GradientReducer() {
   }
 }
 
+void GradientReducer::set_sparse_rows(Range table, int64_t width) {
+  table_ = table;
+  width_ = width;
+  touched_.assign(static_cast<size_t>(table.size() / width), 0.0f);
+}
+
+void GradientReducer::touch_rows(const std::vector<int32_t>& rows) {
+  for (const int32_t r : rows)
+    if (r >= 0 && static_cast<size_t>(r) < touched_.size()) touched_[r] = 1.0f;
+}
+
+// Dense ranges of the bucket through one allreduce each; the sparse table through the union of
+// the ranks' touched rows (a small allreduce of marks), packed, allreduced and unpacked.
+void GradientReducer::reduce(size_t b) {
+  const Range r = buckets_[b].range;
+  if (width_ == 0 || table_.end <= r.begin || table_.begin >= r.end) {
+    comm_.allreduce_sum(grads_ + r.begin, r.size());
+    return;
+  }
+  if (table_.begin > r.begin) comm_.allreduce_sum(grads_ + r.begin, table_.begin - r.begin);
+  if (r.end > table_.end) comm_.allreduce_sum(grads_ + table_.end, r.end - table_.end);
+  comm_.allreduce_sum(touched_.data(), static_cast<int64_t>(touched_.size()));
+  rows_.clear();
+  float* table = grads_ + table_.begin;
+  for (size_t row = 0; row < touched_.size(); ++row)
+    if (touched_[row] > 0) rows_.insert(rows_.end(), table + row * width_, table + (row + 1) * width_);
+  comm_.allreduce_sum(rows_.data(), static_cast<int64_t>(rows_.size()));
+  const float* packed = rows_.data();
+  for (size_t row = 0; row < touched_.size(); ++row)
+    if (touched_[row] > 0) {
+      std::copy(packed, packed + width_, table + row * width_);
+      packed += width_;
+    }
+  std::fill(touched_.begin(), touched_.end(), 0.0f);
+}
+
 void GradientReducer::ready(size_t group) {
   if (comm_.size() == 1 || !overlap_ || group >= bucket_of_group_.size()) return;
   const size_t b = bucket_of_group_[group];
@@ -40,7 +78,7 @@ void GradientReducer::launch(size_t b) {
   if (launched_[b]) return;
   launched_[b] = true;
   if (!overlap_) {
-    comm_.allreduce_sum(grads_ + buckets_[b].range.begin, buckets_[b].range.size());
+    reduce(b);
     return;
   }
   {
@@ -75,7 +113,7 @@ void GradientReducer::worker() {
       queue_.pop_front();
     }
     try {
-      comm_.allreduce_sum(grads_ + buckets_[b].range.begin, buckets_[b].range.size());
+      reduce(b);
     } catch (...) {
       std::lock_guard<std::mutex> lock(mu_);
       if (!error_) error_ = std::current_exception();

@@ -26,6 +26,13 @@ class GradientReducer {
   GradientReducer(const GradientReducer&) = delete;
   GradientReducer& operator=(const GradientReducer&) = delete;
 
+  // `table` (inside one group) is an embedding table's gradient, rows of `width`, of which a step
+  // touches only the rows named by its tokens: only the rows some rank touched are exchanged
+  // (the word embeddings are most of a small model's gradient, and a batch uses few of their rows).
+  void set_sparse_rows(Range table, int64_t width);
+  // Rows of the table this rank's batch touched in the current step (every micro-batch).
+  void touch_rows(const std::vector<int32_t>& rows);
+
   // Group g's gradients are final for this step (called from the backward pass).
   void ready(size_t group);
   // Waits for every bucket (reducing those not yet launched); then every rank holds the sums.
@@ -39,6 +46,7 @@ class GradientReducer {
     size_t last_group;   // the bucket launches when this group is ready
   };
   void launch(size_t bucket);
+  void reduce(size_t bucket);   // the bucket's collectives (on the worker thread with overlap)
   void worker();
 
   Communicator& comm_;
@@ -47,6 +55,9 @@ class GradientReducer {
   std::vector<size_t> bucket_of_group_;
   std::vector<bool> launched_;
   bool overlap_;
+  Range table_{0, 0};
+  int64_t width_ = 0;
+  std::vector<float> touched_, rows_;   // [table rows] 0/1 marks, then the packed touched rows
 
   std::mutex mu_;
   std::condition_variable cv_;

@@ -76,6 +76,7 @@ struct AttentionArgs {
   const float* distance;     // [2 * max_positions - 1, head_dim]
   int64_t max_positions = 0;
   const int32_t* column;     // [T] position of each token in its row (for distances)
+  int64_t first_sequence = 0;   // training: index of sequence 0 in the whole batch (dropout masks)
 };
 void attention(const AttentionArgs& a);
 

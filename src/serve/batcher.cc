@@ -137,7 +137,7 @@ void Batcher::run_batch(std::vector<Item>& items) {
       Job& job = *items[r].job;
       std::vector<float>& dst = job.outputs[items[r].index];
       if (job.task == Task::Embed) {
-        dst = pool_sequence(out, batch, static_cast<int64_t>(r), H, job.pooling);
+        dst = pipeline::pool_sequence(out, batch, static_cast<int64_t>(r), H, job.pooling);
       } else if (have_logits) {
         const float* z = out.logits.data<float>() + static_cast<int64_t>(r) * N;
         dst.assign(z, z + N);

@@ -13,7 +13,7 @@
 
 #include "ernie/model.h"
 #include "ernie/tokenizer.h"
-#include "serve/inference.h"
+#include "pipeline/postprocess.h"
 #include "serve/metrics.h"
 
 namespace ernie::serve {
@@ -23,7 +23,7 @@ enum class Task { Predict, Embed };
 // One request's sequences and, once done, one result per sequence.
 struct Job {
   Task task = Task::Predict;
-  Pooling pooling = Pooling::Cls;
+  pipeline::Pooling pooling = pipeline::Pooling::Cls;
   std::vector<Encoding> inputs;
   std::vector<std::vector<float>> outputs;   // Predict: the logits of each label; Embed: the pooled vector
   std::string error;                         // set when the forward pass failed

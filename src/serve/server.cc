@@ -17,7 +17,7 @@
 #include "ernie/tokenizer.h"
 #include "serve/assets.h"
 #include "serve/batcher.h"
-#include "serve/inference.h"
+#include "pipeline/postprocess.h"
 #include "serve/metrics.h"
 #include "serve/request.h"
 
@@ -87,7 +87,7 @@ struct Server::Impl {
   std::string model_id;
   size_t max_len = 0;
   bool classifier = false, multi_label = false;
-  serve::Pooling default_pooling = serve::Pooling::Cls;
+  pipeline::Pooling default_pooling = pipeline::Pooling::Cls;
   int port = -1;
 
   std::mutex mu;
@@ -99,7 +99,7 @@ Server::Impl::Impl(ServeOptions opts)
     : o(std::move(opts)), model(Model::load(o.model_dir)), tok(Tokenizer::from_folder(o.model_dir)) {
   const Config& cfg = model.config();
   model.set_compute_type(parse_compute_type(o.dtype));
-  if (!serve::parse_pooling(o.pooling, &default_pooling)) throw Error("--pooling must be cls or mean, not '" + o.pooling + "'");
+  if (!pipeline::parse_pooling(o.pooling, &default_pooling)) throw Error("--pooling must be cls or mean, not '" + o.pooling + "'");
   const size_t model_max = static_cast<size_t>(std::max<int64_t>(2, cfg.max_sequence_length()));
   max_len = o.max_input_length ? o.max_input_length : model_max;
   if (max_len > model_max)
@@ -215,7 +215,7 @@ void Server::Impl::predict(const std::string& body_text, httplib::Response& res)
   json out = json::array();
   for (const auto& logits : job->outputs) {
     std::vector<double> scores(logits.begin(), logits.end());
-    if (!raw) scores = serve::label_probabilities(logits.data(), N, multi_label);
+    if (!raw) scores = pipeline::label_probabilities(logits.data(), N, multi_label);
     std::vector<size_t> order(scores.size());
     std::iota(order.begin(), order.end(), 0);
     std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a] > scores[b]; });
@@ -232,9 +232,9 @@ void Server::Impl::embed(const std::string& body_text, httplib::Response& res) {
   const auto texts = serve::parse_text_inputs(body, &batch);
   const bool truncate = serve::get_bool(body, "truncate", true);
   const bool normalize = serve::get_bool(body, "normalize", true);
-  serve::Pooling pooling = default_pooling;
-  const std::string pname = serve::get_string(body, "pooling", serve::pooling_name(default_pooling));
-  if (!serve::parse_pooling(pname, &pooling))
+  pipeline::Pooling pooling = default_pooling;
+  const std::string pname = serve::get_string(body, "pooling", pipeline::pooling_name(default_pooling));
+  if (!pipeline::parse_pooling(pname, &pooling))
     throw ApiError(422, "validation", "\"pooling\" must be \"cls\" or \"mean\", not \"" + pname + "\"");
   std::vector<serve::Sequence> seqs;
   for (const auto& t : texts) seqs.push_back(serve::Sequence{t, {}, false});
@@ -247,7 +247,7 @@ void Server::Impl::embed(const std::string& body_text, httplib::Response& res) {
   run_job(job, "/embed", ticket);
   json out = json::array();
   for (auto& v : job->outputs) {
-    if (normalize) serve::l2_normalize(v);
+    if (normalize) pipeline::l2_normalize(v);
     out.push_back(v);
   }
   res.set_content(dump(out), "application/json");
@@ -306,7 +306,7 @@ std::string Server::Impl::info() const {
     }
     type = {{"classifier", {{"id2label", id2label}, {"label2id", label2id}, {"multi_label", multi_label}}}};
   } else {
-    type = {{"embedding", {{"pooling", serve::pooling_name(default_pooling)}}}};
+    type = {{"embedding", {{"pooling", pipeline::pooling_name(default_pooling)}}}};
   }
   const json j = {{"model_id", model_id},
                   {"model_sha", nullptr},

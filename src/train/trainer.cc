@@ -108,10 +108,8 @@ void run_training(const TrainOptions& o, const std::function<void(const std::str
   if (!(o.lr > 0) || o.warmup_ratio < 0 || o.warmup_ratio > 1 || o.weight_decay < 0)
     throw Error("--lr must be positive, --warmup-ratio in [0, 1], --weight-decay non-negative");
   if (o.dropout && !(*o.dropout >= 0 && *o.dropout < 1)) throw Error("--dropout must be in [0, 1)");
-  if (o.bucket_mb <= 0) throw Error("--bucket-mb must be positive");
-  // Several ranks on one machine share its cores unless told otherwise.
-  if (o.threads > 0) omp_set_num_threads(o.threads);
-  else if (comm.local_size() > 1) omp_set_num_threads(std::max(1, omp_get_num_procs() / comm.local_size()));
+  if (!(o.bucket_mb > 0)) throw Error("--bucket-mb must be positive");
+  dist::set_threads(o.threads, comm);   // several ranks on one machine share its cores
   const Schedule schedule = parse_schedule(o.schedule);
 
   // Config, labels, data.
@@ -175,8 +173,14 @@ void run_training(const TrainOptions& o, const std::function<void(const std::str
   // Unsharded: buckets allreduced during backward. Sharded: one reduce-scatter after it.
   std::vector<dist::Range> groups;
   for (const auto& [b, e] : model.gradient_groups()) groups.push_back({b, e});
-  dist::GradientReducer reducer(comm, model.gradient_storage().data<float>(), groups, o.bucket_mb << 20,
+  dist::GradientReducer reducer(comm, model.gradient_storage().data<float>(), groups,
+                                static_cast<int64_t>(o.bucket_mb * (1 << 20)),
                                 /*overlap=*/!o.shard_optimizer);
+  {   // the word embeddings' gradient: only the rows of the batch's tokens are nonzero
+    const Tensor& words = model.gradients().at(cfg.base_prefix() + ".embeddings.word_embeddings.weight");
+    const int64_t begin = words.data<float>() - model.gradient_storage().data<float>();
+    reducer.set_sparse_rows({begin, begin + words.numel()}, cfg.hidden_size);
+  }
 
   const int64_t n = static_cast<int64_t>(train_set.encs.size());
   const int64_t micro_per_epoch = (n + o.batch_size - 1) / o.batch_size;
@@ -223,15 +227,17 @@ void run_training(const TrainOptions& o, const std::function<void(const std::str
         if (k + 1 == micros && !o.shard_optimizer) so.on_gradients_ready = [&](size_t g) { reducer.ready(g); };
         if (mine.size() == 0) continue;   // a last batch smaller than the rank count
         const Slice sl = make_slice(train_set, order, begin + mine.begin, begin + mine.end, cfg);
+        if (comm.size() > 1) reducer.touch_rows(sl.batch.input_ids);
         sums[0] += model.forward_backward(sl.batch, sl.targets, so).loss * weight;
         sums[1] += static_cast<double>(sl.batch.tokens());
       }
       if (o.shard_optimizer) {
         comm.reduce_scatter_sum(model.gradient_storage().data<float>(), total_params);
-        clip_grad_norm(model.gradient_storage().data<float>() + shard.begin, shard.size(), o.max_grad_norm, comm);
+        if (o.max_grad_norm > 0)
+          clip_grad_norm(model.gradient_storage().data<float>() + shard.begin, shard.size(), o.max_grad_norm, comm);
       } else {
         reducer.finish();
-        clip_grad_norm(model, o.max_grad_norm);
+        if (o.max_grad_norm > 0) clip_grad_norm(model, o.max_grad_norm);
       }
       comm.allreduce_sum(sums, 2);
       const double step_loss = sums[0];

@@ -33,7 +33,7 @@ constexpr int64_t kQueryBlock = 128;
 // Dropout element (s, h, i, j) of the probabilities: index prob_index(s, h, i) + j of key's stream.
 inline uint64_t prob_index(const AttentionArgs& a, int64_t s, int64_t h, int64_t i) {
   const uint64_t m = static_cast<uint64_t>(a.max_positions);
-  return ((static_cast<uint64_t>(s) * a.heads + h) * m + static_cast<uint64_t>(i)) * m;
+  return ((static_cast<uint64_t>(s + a.first_sequence) * a.heads + h) * m + static_cast<uint64_t>(i)) * m;
 }
 
 // With p > 0 (training), dropout on the probabilities before ·V.

@@ -1,9 +1,9 @@
-#include "serve/inference.h"
+#include "pipeline/postprocess.h"
 
 #include <algorithm>
 #include <cmath>
 
-namespace ernie::serve {
+namespace ernie::pipeline {
 
 std::vector<double> label_probabilities(const float* z, int64_t n, bool multi_label) {
   std::vector<double> p(static_cast<size_t>(n));
@@ -52,4 +52,4 @@ void l2_normalize(std::vector<float>& v) {
   for (float& x : v) x = static_cast<float>(x * inv);
 }
 
-}  // namespace ernie::serve
+}  // namespace ernie::pipeline

@@ -1,5 +1,6 @@
-// Model outputs -> answers: label scores (the same rule as `ernie classify`) and pooled embeddings.
-// Encodings become batches through ernie::pack_encodings (ernie/batch.h).
+// Task post-processing shared by the command line and the server: model outputs -> label
+// probabilities and pooled sentence embeddings. Encodings become batches through
+// ernie::pack_encodings (ernie/batch.h).
 #pragma once
 #include <cstdint>
 #include <string>
@@ -8,7 +9,7 @@
 #include "ernie/batch.h"
 #include "ernie/model.h"
 
-namespace ernie::serve {
+namespace ernie::pipeline {
 
 // Softmax over the labels, or a sigmoid per label for multi_label_classification (transformers' rule).
 std::vector<double> label_probabilities(const float* logits, int64_t n, bool multi_label);
@@ -25,4 +26,4 @@ std::vector<float> pool_sequence(const Outputs& out, const Batch& batch, int64_t
 // In place: v / ||v||_2 (unchanged when the norm is 0).
 void l2_normalize(std::vector<float>& v);
 
-}  // namespace ernie::serve
+}  // namespace ernie::pipeline
