@@ -73,8 +73,9 @@ std::vector<kernels::LinearKernel> fp32_kernels() {
   return k;
 }
 
-// Row counts around the libxsmm row block (64) and the oneDNN row buckets (16, 128..512 chunks).
-const std::vector<int64_t> kRows = {1, 2, 15, 16, 17, 63, 64, 65, 100, 127, 128, 129, 300, 385, 511, 512, 513, 700};
+// Row counts around the libxsmm row block (64), the oneDNN row buckets (16, 128..512 chunks) and
+// the switch between them for K > 1024 (16, 256).
+const std::vector<int64_t> kRows = {1, 2, 15, 16, 17, 63, 64, 65, 100, 127, 128, 129, 256, 257, 300, 385, 511, 512, 513, 700};
 
 }  // namespace
 
@@ -82,8 +83,9 @@ TEST(LinearPacked, Fp32MatchesNaiveGemmForEveryKernelAndRowCount) {
   struct Shape {
     int64_t K, N;
   };
-  // N = 200 and 130: a last column panel narrower than 64; K = 50: no multiple of a vector.
-  for (const Shape s : {Shape{768, 200}, Shape{50, 130}, Shape{96, 64}}) {
+  // N = 200 and 130: a last column panel narrower than 64; K = 50: no multiple of a vector;
+  // K = 1040, N = 128: the panels double as oneDNN's brgemm layout, used for 16-256 rows.
+  for (const Shape s : {Shape{768, 200}, Shape{50, 130}, Shape{96, 64}, Shape{1040, 128}}) {
     const auto W = randn(s.N * s.K, 1, 0.05f), b = randn(s.N, 2);
     for (const auto kernel : fp32_kernels()) {
       const auto p = kernels::pack_linear(W.data(), b.data(), s.K, s.N, kernels::MatType::F32, kernel);
@@ -97,6 +99,9 @@ TEST(LinearPacked, Fp32MatchesNaiveGemmForEveryKernelAndRowCount) {
         kernels::linear(*p, x.data(), y.data(), M);
         std::vector<double> want = naive(x, W, b, M, s.K, s.N, Activation::Linear, nullptr);
         EXPECT_LE(max_err(y, want), 2e-5) << M;
+        std::vector<float> again(M * s.N);
+        kernels::linear(*p, x.data(), again.data(), M);
+        ASSERT_EQ(std::memcmp(y.data(), again.data(), y.size() * sizeof(float)), 0) << M;   // repeatable
         const auto y0 = randn(M * s.N, 50 + M);   // the fused residual: y0 + x · Wᵀ + b
         y = y0;
         kernels::linear(*p, x.data(), y.data(), M, Activation::Linear, /*accumulate=*/true);

@@ -7,13 +7,18 @@
 // * fp32 (and bf16 where the CPU has no bf16 products): libxsmm small-GEMM kernels (JIT for the
 //   CPU at hand: AVX2, AVX-512) over Wᵀ cut into panels of kPanel columns, each panel [K][w]
 //   contiguous. One kernel call computes a [rows, w] block with the full K reduction in
-//   registers, into a per-thread scratch; the bias, activation or residual add follow while the
-//   block is in L1 (vec::bias_act_row). OpenMP splits (panel, row block) tasks, panels outermost,
-//   so each thread streams its own panels once and reuses them across row blocks. The row count
-//   is free (no primitive per shape), and every output element is the same K-ordered sum whatever
-//   the row count, the row block and the thread count: a row's result does not depend on what
-//   else is in the batch. oneDNN 2.6 has no packed fp32 kernel for AVX2 and, on AVX-512, its
-//   brgemm matmul was slower than this at every row count measured.
+//   registers, into a per-thread scratch, prefetching the next panel into L2 when panels are
+//   small; the bias, activation or residual add follow while the block is in L1
+//   (vec::bias_act_block). OpenMP splits (panel, row block) tasks, panels outermost, so each
+//   thread streams its own panels once and reuses them across row blocks. The row count is free
+//   (no primitive per shape), and every output element is the same K-ordered sum whatever the
+//   row count, the row block and the thread count: a row's result does not depend on what else
+//   is in the batch. oneDNN 2.6 has no packed fp32 kernel for AVX2 and, on AVX-512, its brgemm
+//   matmul was slower at 1-16 rows (up to 1.7x at one row) and level beyond. Exception: the
+//   panels are also exactly oneDNN's fp32 brgemm weight layout (BA16a64b) when N % 64 == 0 and
+//   K % 16 == 0, and for K > 1024 at 16-256 rows brgemm measured 1.07-1.13x faster, so those
+//   products run on oneDNN over the same copy (row buckets as below; there a row's result may
+//   depend on the row count, never on anything else).
 // * bf16 with AVX512-BF16/AMX, and int8: oneDNN matmul with the weights in oneDNN's own blocked
 //   layout (format_tag::any, reordered once) so that its brgemm kernels (AMX, AVX512-BF16/VNNI)
 //   run without copying the weights on each call. brgemm needs a fixed row count, so primitives
@@ -65,6 +70,7 @@ struct PackedLinear {
   // the bf16-rounded weights here (`rounded`) and rounds each activation row the same way.
   int64_t panel = 0;
   bool rounded = false;
+  bool brgemm_panels = false;   // the panels are also oneDNN's fp32 brgemm layout (wdesc describes them)
   MappedBuffer<float> panels;
   // Onednn: the weights as oneDNN's matmul wants them (wdesc: blocked for brgemm, or [K, N] with
   // strides {1, K} when `plain`: the original layout, multiplied with a runtime row count).
@@ -309,12 +315,35 @@ void reorder_panels(const PackedLinear& p, const memory::desc& panels, float* W,
   stream().wait();
 }
 
+// oneDNN's fp32 brgemm matmul keeps its weights as BA16a64b: [N/64][K/16][16][64], which is the
+// panels' [N/64][K][64] when K is a multiple of 16. Then the same copy serves both libraries.
+void check_brgemm_panels(PackedLinear& p) {
+  if (p.panel != 64 || p.N % 64 != 0 || p.K % 16 != 0) return;
+  try {
+    const Key probe{static_cast<int>(MatType::F32), p.K, p.N, 128, false, static_cast<int>(Activation::Linear), false};
+    const auto pd = make_pd(probe, memory::desc({p.K, p.N}, dt::f32, memory::format_tag::any));
+    if (std::string(pd.impl_info_str()).rfind("brg", 0) != 0) return;
+    const dnnl_memory_desc_t& d = pd.weights_desc().data;
+    const dnnl_blocking_desc_t& b = d.format_desc.blocking;
+    if (d.format_kind == dnnl_blocked && b.inner_nblks == 2 && b.inner_blks[0] == 16 && b.inner_idxs[0] == 0 &&
+        b.inner_blks[1] == 64 && b.inner_idxs[1] == 1 && b.strides[0] == 16 * 64 && b.strides[1] == p.K * 64 &&
+        d.padded_dims[0] == p.K && d.padded_dims[1] == p.N && pd.weights_desc().get_size() == p.panels.size() * 4) {
+      p.wdesc = pd.weights_desc();
+      p.brgemm_panels = true;
+    }
+  } catch (const dnnl::error&) {
+  }
+}
+
 void pack_panels(PackedLinear& p, const float* W) {
   p.panel = kPanel;
   p.panels.allocate(static_cast<size_t>(p.N * p.K));
   memory::desc md;
-  if (panels_desc(p, &md)) return reorder_panels(p, md, const_cast<float*>(W), true);
-  transpose_panels<true>(p, p.panels.data(), const_cast<float*>(W));
+  if (panels_desc(p, &md))
+    reorder_panels(p, md, const_cast<float*>(W), true);
+  else
+    transpose_panels<true>(p, p.panels.data(), const_cast<float*>(W));
+  check_brgemm_panels(p);
 }
 
 void unpack_panels(const PackedLinear& p, float* W) {
@@ -369,7 +398,7 @@ void linear_onednn(const PackedLinear& w, const void* x, float* y, int64_t M, Ac
   const dt stype = src_type(w.prod);
   Key key{static_cast<int>(w.prod), K, N, 0, !w.bias.empty(), static_cast<int>(fused_act ? act : Activation::Linear),
           accumulate};
-  memory wmem(w.wdesc, engine(), w.wdata.data());
+  memory wmem(w.wdesc, engine(), w.brgemm_panels ? static_cast<void*>(w.panels.data()) : w.wdata.data());
   auto run = [&](int64_t rows, const void* src, float* dst) {
     key.rows = w.plain ? 0 : rows;
     const auto p = primitive(key, w.wdesc);
@@ -553,7 +582,7 @@ size_t packed_bytes(const PackedLinear& p) {
          p.comp.size() * sizeof(int32_t);
 }
 std::string packed_kernel(const PackedLinear& p) {
-  if (p.kernel == LinearKernel::Libxsmm) return "libxsmm";
+  if (p.kernel == LinearKernel::Libxsmm) return p.brgemm_panels && p.K > 1024 ? "libxsmm/brgemm" : "libxsmm";
   return p.plain ? "onednn-plain" : "onednn-blocked";
 }
 
@@ -577,7 +606,11 @@ void linear(const PackedLinear& w, const float* x, float* y, int64_t M, Activati
       src = r;
     }
   }
-  if (w.kernel == LinearKernel::Libxsmm) return linear_xsmm(w, static_cast<const float*>(src), y, M, act, accumulate);
+  // fp32 panels: libxsmm, except where oneDNN's brgemm measured faster over the same copy (long
+  // rows, K > 1024, at 16-256 rows: 1.07-1.13x for the seed's 3072 -> 768 product; libxsmm's
+  // L2 prefetch does not pay there, see xsmm_kernel).
+  if (w.kernel == LinearKernel::Libxsmm && !(w.brgemm_panels && w.K > 1024 && M >= 16 && M <= 256))
+    return linear_xsmm(w, static_cast<const float*>(src), y, M, act, accumulate);
   linear_onednn(w, src, y, M, act, accumulate);
 }
 
