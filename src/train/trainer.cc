@@ -227,7 +227,7 @@ void run_training(const TrainOptions& o, const std::function<void(const std::str
         if (k + 1 == micros && !o.shard_optimizer) so.on_gradients_ready = [&](size_t g) { reducer.ready(g); };
         if (mine.size() == 0) continue;   // a last batch smaller than the rank count
         const Slice sl = make_slice(train_set, order, begin + mine.begin, begin + mine.end, cfg);
-        if (comm.size() > 1) reducer.touch_rows(sl.batch.input_ids);
+        if (comm.size() > 1 && !o.shard_optimizer) reducer.touch_rows(sl.batch.input_ids);
         sums[0] += model.forward_backward(sl.batch, sl.targets, so).loss * weight;
         sums[1] += static_cast<double>(sl.batch.tokens());
       }
