@@ -81,6 +81,9 @@ TEST(DistTrain, TwoRanksReproduceOneProcess) {
   const auto one = run_cli(c.run(c.dir / "one"));
   ASSERT_EQ(one.status, 0) << one.err;
   const auto two = run_shell(mpirun_prefix(2) + c.run(c.dir / "two", "--threads 1"));
+  // Only the word-embedding rows some rank touched exchanged: the same result.
+  const auto sparse = run_shell(mpirun_prefix(2) + c.run(c.dir / "sparse", "--threads 1 --sparse-embedding-grads on"));
+  ASSERT_EQ(sparse.status, 0) << sparse.err;
   ASSERT_EQ(two.status, 0) << two.err;
   EXPECT_NE(two.err.find("data parallel: MPI, 2 ranks"), std::string::npos) << two.err;
   // Rank 0 alone reports: one JSON line per epoch.
@@ -89,6 +92,8 @@ TEST(DistTrain, TwoRanksReproduceOneProcess) {
   const auto losses = step_losses(c.dir / "one");
   ASSERT_EQ(losses.size(), 100u);
   expect_losses_match(step_losses(c.dir / "two"), losses, 1e-5);
+  expect_losses_match(step_losses(c.dir / "sparse"), losses, 1e-5);
+  EXPECT_LT(weight_difference(c.dir / "sparse", c.dir / "one"), 1e-4);
   const auto a = last_epoch(one.out), b = last_epoch(two.out);
   EXPECT_NEAR(b["eval_accuracy"].get<double>(), a["eval_accuracy"].get<double>(), 5e-4);
   EXPECT_GT(a["eval_accuracy"].get<double>(), 0.5);   // it learnt (chance: 1/3)

@@ -49,6 +49,9 @@ struct TrainOptions {
   dist::Communicator* comm = nullptr;
   double bucket_mb = 25;
   bool shard_optimizer = false;
+  // Exchange only the word-embedding rows the ranks' batches touched: on | off | auto (on when
+  // the ranks span several machines).
+  std::string sparse_embedding_grads = "auto";
 };
 
 // Runs training. Each finished epoch's metrics go to `epoch_json` as one JSON line (also appended

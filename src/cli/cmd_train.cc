@@ -62,6 +62,10 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--seed", o->seed, "Seed of initialization, data order and dropout")->default_val(42);
   cmd->add_option("--threads", o->threads, "Threads per process (default: all cores, shared by the ranks on a machine)");
   cmd->add_option("--bucket-mb", o->bucket_mb, "Under mpirun: MiB of gradients per allreduce bucket")->default_val(25);
+  cmd->add_option("--sparse-embedding-grads", o->sparse_embedding_grads,
+                  "Under mpirun: allreduce only the word-embedding rows the batch touched: auto (across machines) | on | off")
+      ->default_val("auto")
+      ->check(CLI::IsMember({"auto", "on", "off"}));
   cmd->add_flag("--shard-optimizer", o->shard_optimizer,
                 "Under mpirun: each rank keeps 1/N of AdamW's moments (ZeRO stage 1; same results)");
   cmd->add_option("--early-stop-patience", o->early_stop_patience,

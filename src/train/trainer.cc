@@ -109,6 +109,8 @@ void run_training(const TrainOptions& o, const std::function<void(const std::str
     throw Error("--lr must be positive, --warmup-ratio in [0, 1], --weight-decay non-negative");
   if (o.dropout && !(*o.dropout >= 0 && *o.dropout < 1)) throw Error("--dropout must be in [0, 1)");
   if (!(o.bucket_mb > 0)) throw Error("--bucket-mb must be positive");
+  if (o.sparse_embedding_grads != "auto" && o.sparse_embedding_grads != "on" && o.sparse_embedding_grads != "off")
+    throw Error("--sparse-embedding-grads must be auto, on or off");
   dist::set_threads(o.threads, comm);   // several ranks on one machine share its cores
   const Schedule schedule = parse_schedule(o.schedule);
 
@@ -176,7 +178,12 @@ void run_training(const TrainOptions& o, const std::function<void(const std::str
   dist::GradientReducer reducer(comm, model.gradient_storage().data<float>(), groups,
                                 static_cast<int64_t>(o.bucket_mb * (1 << 20)),
                                 /*overlap=*/!o.shard_optimizer);
-  {   // the word embeddings' gradient: only the rows of the batch's tokens are nonzero
+  // The word embeddings' gradient is nonzero only on the rows of the batch's tokens. Exchanging
+  // just those rows saves bytes but adds collectives: worth it across machines (bytes cost), not
+  // within one (each synchronization costs more than shared memory's bytes; measured).
+  const bool sparse = o.sparse_embedding_grads == "on" ||
+                      (o.sparse_embedding_grads == "auto" && comm.local_size() < comm.size());
+  if (sparse) {
     const Tensor& words = model.gradients().at(cfg.base_prefix() + ".embeddings.word_embeddings.weight");
     const int64_t begin = words.data<float>() - model.gradient_storage().data<float>();
     reducer.set_sparse_rows({begin, begin + words.numel()}, cfg.hidden_size);
@@ -227,7 +234,7 @@ void run_training(const TrainOptions& o, const std::function<void(const std::str
         if (k + 1 == micros && !o.shard_optimizer) so.on_gradients_ready = [&](size_t g) { reducer.ready(g); };
         if (mine.size() == 0) continue;   // a last batch smaller than the rank count
         const Slice sl = make_slice(train_set, order, begin + mine.begin, begin + mine.end, cfg);
-        if (comm.size() > 1 && !o.shard_optimizer) reducer.touch_rows(sl.batch.input_ids);
+        if (sparse && comm.size() > 1 && !o.shard_optimizer) reducer.touch_rows(sl.batch.input_ids);
         sums[0] += model.forward_backward(sl.batch, sl.targets, so).loss * weight;
         sums[1] += static_cast<double>(sl.batch.tokens());
       }
