@@ -10,7 +10,8 @@
 //   registers, into a per-thread scratch, prefetching the next panel into L2 when panels are
 //   small; the bias, activation or residual add follow while the block is in L1
 //   (vec::bias_act_block). OpenMP splits (panel, row block) tasks, panels outermost, so each
-//   thread streams its own panels once and reuses them across row blocks. The row count is free
+//   thread streams its own panels once and reuses them across row blocks (few rows: a static
+//   split with prefetch; many rows: whole panels handed out dynamically). The row count is free
 //   (no primitive per shape), and every output element is the same K-ordered sum whatever the
 //   row count, the row block and the thread count: a row's result does not depend on what else
 //   is in the batch. oneDNN 2.6 has no packed fp32 kernel for AVX2 and, on AVX-512, its brgemm
@@ -168,14 +169,20 @@ dnnl::matmul::primitive_desc make_pd(const Key& key, const memory::desc& wdesc) 
   return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, wei, bias, dst), attr, engine());
 }
 
+// Cached per key and weights layout (the layouts of one key agree in practice: the check is cheap).
 std::shared_ptr<const dnnl::matmul> primitive(const Key& key, const memory::desc& wdesc) {
+  struct Entry {
+    memory::desc wdesc;
+    std::shared_ptr<const dnnl::matmul> matmul;
+  };
   static std::mutex mu;
-  static std::unordered_map<Key, std::shared_ptr<const dnnl::matmul>, KeyHash> cache;
+  static std::unordered_multimap<Key, Entry, KeyHash> cache;
   std::lock_guard<std::mutex> lock(mu);
-  auto it = cache.find(key);
-  if (it != cache.end()) return it->second;
+  const memory::desc layout = key.rows ? wdesc : memory::desc();
+  for (auto [it, end] = cache.equal_range(key); it != end; ++it)
+    if (it->second.wdesc == layout) return it->second.matmul;
   auto p = std::make_shared<const dnnl::matmul>(make_pd(key, wdesc));
-  cache.emplace(key, p);
+  cache.emplace(key, Entry{layout, p});
   return p;
 }
 
