@@ -93,22 +93,30 @@ void SoftmaxRow(float* s, int64_t n, float scale) {
   for (; j < n; ++j) s[j] *= inv;
 }
 
-float QuantizeRowU8(const float* x, int64_t K, uint8_t* q) {
+// max |x[j]| over a row.
+float RowAbsMax(const float* x, int64_t K) {
   const hn::ScalableTag<float> d;
-  const hn::RebindToSigned<decltype(d)> di;
-  const hn::Rebind<uint8_t, decltype(d)> du8;
   const int64_t L = static_cast<int64_t>(hn::Lanes(d));
   int64_t j = 0;
   auto vmax = hn::Zero(d);
   float amax = 0.0f;
   for (; j + L <= K; j += L) vmax = hn::Max(vmax, hn::Abs(hn::LoadU(d, x + j)));
   for (; j < K; ++j) amax = std::max(amax, std::fabs(x[j]));
-  amax = std::max(amax, hn::GetLane(hn::MaxOfLanes(d, vmax)));
+  return std::max(amax, hn::GetLane(hn::MaxOfLanes(d, vmax)));
+}
+
+float QuantizeRowU8(const float* x, int64_t K, uint8_t* q) {
+  const hn::ScalableTag<float> d;
+  const hn::RebindToSigned<decltype(d)> di;
+  const hn::Rebind<uint8_t, decltype(d)> du8;
+  const int64_t L = static_cast<int64_t>(hn::Lanes(d));
+  int64_t j = 0;
+  const float amax = RowAbsMax(x, K);
   const float scale = amax / 127.0f;
   const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
   const auto vi = hn::Set(d, inv);
   const auto off = hn::Set(di, 128);
-  for (j = 0; j + L <= K; j += L) {
+  for (; j + L <= K; j += L) {
     const auto r = hn::Add(hn::NearestInt(hn::Mul(hn::LoadU(d, x + j), vi)), off);
     hn::StoreU(hn::DemoteTo(du8, r), du8, q + j);
   }
@@ -121,14 +129,10 @@ float QuantizeRowS8(const float* x, int64_t K, int levels, int8_t* q) {
   const hn::Rebind<int8_t, decltype(d)> d8;
   const int64_t L = static_cast<int64_t>(hn::Lanes(d));
   int64_t j = 0;
-  auto vmax = hn::Zero(d);
-  float amax = 0.0f;
-  for (; j + L <= K; j += L) vmax = hn::Max(vmax, hn::Abs(hn::LoadU(d, x + j)));
-  for (; j < K; ++j) amax = std::max(amax, std::fabs(x[j]));
-  amax = std::max(amax, hn::GetLane(hn::MaxOfLanes(d, vmax)));
+  const float amax = RowAbsMax(x, K);
   const float inv = amax > 0.0f ? static_cast<float>(levels) / amax : 0.0f;
   const auto vi = hn::Set(d, inv);
-  for (j = 0; j + L <= K; j += L) hn::StoreU(hn::DemoteTo(d8, hn::NearestInt(hn::Mul(hn::LoadU(d, x + j), vi))), d8, q + j);
+  for (; j + L <= K; j += L) hn::StoreU(hn::DemoteTo(d8, hn::NearestInt(hn::Mul(hn::LoadU(d, x + j), vi))), d8, q + j);
   for (; j < K; ++j) q[j] = static_cast<int8_t>(std::lrintf(x[j] * inv));
   return amax / static_cast<float>(levels);
 }
