@@ -38,7 +38,6 @@ class GradientReducer {
   // Waits for every bucket (reducing those not yet launched); then every rank holds the sums.
   void finish();
 
-  size_t buckets() const { return buckets_.size(); }
 
  private:
   struct Bucket {
