@@ -38,6 +38,7 @@ struct TokenizerOptions {
 enum class Utf8Errors { Strict, Replace };   // Strict: throw; Replace: bad bytes act as U+FFFD
 enum class Truncation { LongestFirst, OnlyFirst, OnlySecond };
 enum class Padding { None, Longest, MaxLength };
+enum class Side { Right, Left };   // where truncation cuts and padding goes (transformers' *_side)
 
 struct EncodeOptions {
   bool add_special_tokens = true;             // [CLS] A [SEP] (B [SEP])
@@ -45,6 +46,12 @@ struct EncodeOptions {
   Truncation truncation = Truncation::LongestFirst;
   Padding padding = Padding::None;            // Longest applies to batches
   size_t pad_to_multiple_of = 0;
+  Side truncation_side = Side::Right;
+  Side padding_side = Side::Right;
+  // Overlap, in tokens, between consecutive windows of a truncated sequence (encode_windows;
+  // transformers' `stride` with return_overflowing_tokens). Must be below the room left for the
+  // truncated sequence.
+  size_t stride = 0;
   Utf8Errors utf8_errors = Utf8Errors::Strict;
 };
 
@@ -52,11 +59,13 @@ struct EncodeOptions {
 struct Piece {
   int32_t id;
   uint32_t begin, end;
+  uint32_t word = 0;   // index of the pre-tokenizer word (or special token) it came from
 };
 
 struct Encoding {
   std::vector<int32_t> ids, type_ids, attention_mask, special_tokens_mask;
   std::vector<int8_t> sequence_ids;                  // 0 (A), 1 (B), -1 (special or pad)
+  std::vector<int32_t> word_ids;                     // word within its own sequence; -1 for special or pad
   std::vector<std::pair<uint32_t, uint32_t>> offsets;  // byte offsets into its own text; (0,0) for specials
   size_t size() const { return ids.size(); }
   // Character (code point) offsets, as Python's transformers reports them.
@@ -111,11 +120,30 @@ class Tokenizer {
   std::vector<Encoding> encode_pair_batch(const std::vector<std::pair<std::string_view, std::string_view>>& pairs,
                                           const EncodeOptions& o = {}, unsigned threads = 0) const;
 
-  std::string decode(const std::vector<int32_t>& ids, bool skip_special_tokens = true) const;
+  // Every window of a text (pair) that does not fit o.max_length, as HF tokenizers' encoding and
+  // its overflowing encodings (return_overflowing_tokens): the first is what encode() returns,
+  // the next ones continue the truncated sequence with o.stride tokens of overlap. Pairs whose
+  // both sequences overflow (longest_first) come in HF's order: A0+B0, A1+B0, A1+B1.., A0+B1...
+  // Every window is padded as o asks (Longest: to the first window's length).
+  std::vector<Encoding> encode_windows(std::string_view text, const EncodeOptions& o = {}) const;
+  std::vector<Encoding> encode_pair_windows(std::string_view a, std::string_view b, const EncodeOptions& o = {}) const;
+
+  // Ids -> text as HF tokenizers' WordPiece decoder: tokens joined by spaces, "##" continuations
+  // glued to the previous token, " ." " ?" " !" " ," closed up; special tokens ([CLS], [SEP],
+  // [PAD], [UNK], [MASK]) dropped when skip_special_tokens; ids outside the vocabulary ignored.
+  // clean_up_tokenization_spaces then applies transformers' rule on the whole string (also
+  // " ' " -> "'", " n't", " 'm", " 's", " 've", " 're").
+  std::string decode(const std::vector<int32_t>& ids, bool skip_special_tokens = true,
+                     bool clean_up_tokenization_spaces = false) const;
+  // The vocabulary's token for each id ("[UNK]"'s text for ids outside it), as convert_ids_to_tokens.
+  std::vector<std::string> convert_ids_to_tokens(const std::vector<int32_t>& ids) const;
+  bool is_special_id(int32_t id) const;
 
  private:
-  Encoding assemble(std::vector<Piece> a, const std::vector<Piece>* b, const EncodeOptions& o) const;
-  void pad(Encoding& e, size_t length) const;
+  std::vector<Encoding> assemble(const std::vector<Piece>& a, const std::vector<Piece>* b, const EncodeOptions& o,
+                                 bool all_windows) const;
+  Encoding join(const Piece* a, size_t na, const Piece* b, size_t nb, bool pair, const EncodeOptions& o) const;
+  void pad(Encoding& e, size_t length, Side side) const;
   void pad_batch(std::vector<Encoding>& batch, const EncodeOptions& o) const;
 
   Vocab vocab_;

@@ -4,6 +4,8 @@
 #include <fstream>
 #include <iostream>
 
+#include <nlohmann/json.hpp>
+
 #include "cli/commands.h"
 #include "cli/tokenizer_io.h"
 #include "ernie/error.h"
@@ -14,9 +16,11 @@ namespace {
 
 struct TokenizeOptions {
   TokenizerFlags tok;
-  bool pair = false, ids_only = false, no_special = false;
-  size_t max_len = 0;
+  bool pair = false, ids_only = false, no_special = false, overflowing = false;
+  bool decode = false, keep_special = false, clean_up_spaces = false;
+  size_t max_len = 0, stride = 0;
   std::string truncation = "longest_first", padding = "none", errors = "strict";
+  std::string truncation_side = "right", padding_side = "right";
   std::string input = "-", output = "-";
   unsigned threads = 0;
 };
@@ -40,19 +44,29 @@ void append_spans(std::string& out, const std::vector<std::pair<uint32_t, uint32
   out += ']';
 }
 
+// sample >= 0: the input line of a window (--return-overflowing), written as "sample".
 void append_encoding(std::string& out, const Tokenizer& tok, const Encoding& e, std::string_view a,
-                     std::string_view b, bool ids_only) {
+                     std::string_view b, bool ids_only, int64_t sample = -1) {
   if (ids_only) {
     append_array(out, e.ids);
     out += '\n';
     return;
   }
-  out += "{\"input_ids\":";
+  out += '{';
+  if (sample >= 0) out += "\"sample\":" + std::to_string(sample) + ',';
+  out += "\"input_ids\":";
   append_array(out, e.ids);
   out += ",\"token_type_ids\":";
   append_array(out, e.type_ids);
   out += ",\"attention_mask\":";
   append_array(out, e.attention_mask);
+  out += ",\"special_tokens_mask\":";
+  append_array(out, e.special_tokens_mask);
+  out += ",\"word_ids\":";
+  append_array(out, e.word_ids);
+  out += ",\"sequence_ids\":";
+  std::vector<int32_t> seq(e.sequence_ids.begin(), e.sequence_ids.end());
+  append_array(out, seq);
   out += ",\"tokens\":[";
   for (size_t i = 0; i < e.ids.size(); ++i) {
     if (i) out += ',';
@@ -79,9 +93,36 @@ Padding parse_padding(const std::string& s) {
   throw Error("--padding must be none, longest or max_length");
 }
 
+Side parse_side(const std::string& s, const char* flag) {
+  if (s == "right") return Side::Right;
+  if (s == "left") return Side::Left;
+  throw Error(std::string(flag) + " must be right or left, not '" + s + "'");
+}
+
+// --decode: one JSON array of ids per line -> {"text": ...} per line.
+void run_decode(const TokenizeOptions& o, const Tokenizer& tok, const std::vector<std::string_view>& lines,
+                std::ostream& out) {
+  std::string buf;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    std::vector<int32_t> ids;
+    try {
+      for (const auto& v : nlohmann::json::parse(lines[i])) ids.push_back(v.get<int32_t>());
+    } catch (const std::exception&) {
+      throw Error("line " + std::to_string(i + 1) + ": --decode reads one JSON array of token ids per line");
+    }
+    buf = "{\"text\":";
+    append_json_string(buf, tok.decode(ids, !o.keep_special, o.clean_up_spaces));
+    buf += "}\n";
+    out.write(buf.data(), static_cast<std::streamsize>(buf.size()));
+  }
+}
+
 void run(const TokenizeOptions& o) {
   const Tokenizer tok = make_tokenizer(o.tok);
   EncodeOptions eo;
+  eo.stride = o.stride;
+  eo.truncation_side = parse_side(o.truncation_side, "--truncation-side");
+  eo.padding_side = parse_side(o.padding_side, "--padding-side");
   eo.add_special_tokens = !o.no_special;
   eo.max_length = o.max_len;
   eo.truncation = parse_truncation(o.truncation);
@@ -108,6 +149,32 @@ void run(const TokenizeOptions& o) {
     if (!file) throw Error("cannot write " + o.output);
   }
   std::ostream& out = o.output == "-" ? std::cout : file;
+  if (o.decode) {
+    run_decode(o, tok, lines, out);
+    out.flush();
+    if (!out) throw Error("cannot write " + o.output);
+    return;
+  }
+  if (o.overflowing) {   // every window of every line, line by line
+    if (o.ids_only) throw Error("--return-overflowing writes objects; drop --ids-only");
+    std::string buf;
+    for (size_t i = 0; i < lines.size(); ++i) {
+      std::vector<Encoding> wins;
+      try {
+        wins = o.pair ? tok.encode_pair_windows(pairs[i].first, pairs[i].second, eo) : tok.encode_windows(lines[i], eo);
+      } catch (const Error& e) {
+        throw Error("line " + std::to_string(i + 1) + ": " + e.what());
+      }
+      buf.clear();
+      for (const Encoding& w : wins)
+        append_encoding(buf, tok, w, o.pair ? pairs[i].first : lines[i], o.pair ? pairs[i].second : std::string_view(),
+                        false, static_cast<int64_t>(i));
+      out.write(buf.data(), static_cast<std::streamsize>(buf.size()));
+    }
+    out.flush();
+    if (!out) throw Error("cannot write " + o.output);
+    return;
+  }
   // Padding to the longest is a property of the whole input, so it is one batch; otherwise
   // chunks bound the memory.
   const size_t chunk = eo.padding == Padding::Longest ? std::max<size_t>(lines.size(), 1) : 1 << 15;
@@ -157,6 +224,15 @@ void add_tokenize_command(CLI::App& app) {
   cmd->add_option("--max-len", o->max_len, "Truncate to this many tokens, special tokens included");
   cmd->add_option("--truncation", o->truncation, "longest_first (default) | only_first | only_second");
   cmd->add_option("--padding", o->padding, "none (default) | longest | max_length (to --max-len)");
+  cmd->add_option("--truncation-side", o->truncation_side, "right (default: cut the end) | left (cut the start)");
+  cmd->add_option("--padding-side", o->padding_side, "right (default) | left");
+  cmd->add_flag("--return-overflowing", o->overflowing,
+                "Write every window of a line longer than --max-len (one object per window, with \"sample\": its line)");
+  cmd->add_option("--stride", o->stride, "Tokens shared by consecutive windows (with --return-overflowing)");
+  cmd->add_flag("--decode", o->decode, "Decode instead: one JSON array of ids per line -> {\"text\": ...}");
+  cmd->add_flag("--keep-special-tokens", o->keep_special, "With --decode: keep [CLS], [SEP], [PAD], ...");
+  cmd->add_flag("--clean-up-spaces", o->clean_up_spaces,
+                "With --decode: transformers' clean_up_tokenization_spaces (\"don ' t\" -> \"don't\")");
   cmd->add_flag("--no-special-tokens", o->no_special, "Do not add [CLS] and [SEP]");
   cmd->add_flag("--ids-only", o->ids_only, "Write only a JSON array of ids per line");
   cmd->add_option("--errors", o->errors, "Invalid UTF-8: strict (an error naming the line, default) | replace");
