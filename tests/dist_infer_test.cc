@@ -369,9 +369,9 @@ TEST(DistInfer, BadArgumentsAreOneLineErrors) {
   EXPECT_EQ(r.status, 1);
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   r = run_cli("embed" + model + " --input " + (tmp / "in.txt").string() + " --output " + (tmp / "e.npy").string() +
-              " --pooling max");
+              " --pooling sum");
   EXPECT_EQ(r.status, 1);
-  EXPECT_EQ(r.err, "ernie: error: --pooling must be cls or mean, not 'max'\n");
+  EXPECT_EQ(r.err, "ernie: error: pooling must be cls, mean, max or none, not 'sum'\n");
   r = run_cli("classify" + model + " --output " + (tmp / "c.jsonl").string() + " hello");
   EXPECT_EQ(r.status, 1);
   EXPECT_EQ(r.err, "ernie: error: --output needs --input FILE\n");

@@ -92,6 +92,7 @@ class Tokenizer {
   int32_t sep_id() const { return sep_id_; }
   int32_t pad_id() const { return pad_id_; }
   int32_t unk_id() const { return unk_id_; }
+  int32_t mask_id() const { return vocab_.id(opts_.mask_token); }   // -1 when the vocabulary has none
 
   // The word pieces of one text, without special tokens added. Throws ernie::Error on invalid
   // UTF-8 (naming the byte offset) unless errors == Replace.
@@ -135,6 +136,8 @@ class Tokenizer {
   // " ' " -> "'", " n't", " 'm", " 's", " 've", " 're").
   std::string decode(const std::vector<int32_t>& ids, bool skip_special_tokens = true,
                      bool clean_up_tokenization_spaces = false) const;
+  // Tokens -> text with the WordPiece decoder's rules (as decode, without dropping anything).
+  std::string convert_tokens_to_string(const std::vector<std::string>& tokens) const;
   // The vocabulary's token for each id ("[UNK]"'s text for ids outside it), as convert_ids_to_tokens.
   std::vector<std::string> convert_ids_to_tokens(const std::vector<int32_t>& ids) const;
   bool is_special_id(int32_t id) const;

@@ -14,7 +14,7 @@
 #include "ernie/error.h"
 #include "ernie/model.h"
 #include "pipeline/lines.h"
-#include "pipeline/postprocess.h"
+#include "ernie/pipeline.h"
 #include "pipeline/sharded_output.h"
 
 namespace ernie::cli {
@@ -41,7 +41,7 @@ std::string tagged_words(const Config& cfg, const std::vector<std::string>& word
     std::vector<double> p;
     int64_t best = 0;
     if (tagged) {
-      p = pipeline::label_probabilities(logits + first_piece[w] * N, N, false);
+      p = pipeline::apply_function(logits + first_piece[w] * N, N, pipeline::Function::Softmax, cfg);
       best = std::max_element(p.begin(), p.end()) - p.begin();
     }
     if (!json) {
@@ -115,7 +115,7 @@ void Classifier::run(const std::vector<std::string>& texts, const std::string& n
 // The k best labels with their probabilities (tab-separated), or the JSON line of --json.
 void Classifier::append_labels(const std::string& text, const float* logits, std::string& out) const {
   const Config& cfg = model.config();
-  const auto p = pipeline::label_probabilities(logits, N, multi);
+  const auto p = pipeline::apply_function(logits, N, multi ? pipeline::Function::Sigmoid : pipeline::Function::Softmax, cfg);
   std::vector<int64_t> order(static_cast<size_t>(N));
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return p[a] > p[b]; });

@@ -10,8 +10,8 @@
 #include "ernie/dist.h"
 #include "ernie/error.h"
 #include "ernie/model.h"
+#include "ernie/pipeline.h"
 #include "pipeline/lines.h"
-#include "pipeline/postprocess.h"
 #include "pipeline/sharded_output.h"
 
 namespace ernie::cli {
@@ -27,8 +27,10 @@ struct EmbedOptions {
 void run(const EmbedOptions& o) {
   dist::Communicator& comm = dist::world();
   pipeline::row_format_of(o.output);   // a bad name fails before any work
-  pipeline::Pooling pooling;
-  if (!pipeline::parse_pooling(o.pooling, &pooling)) throw Error("--pooling must be cls or mean, not '" + o.pooling + "'");
+  pipeline::EmbeddingOptions pool;
+  pool.pooling = pipeline::parse_pooling(o.pooling);
+  pool.normalize = o.normalize;
+  if (pool.pooling == pipeline::Pooling::None) throw Error("--pooling must be cls, mean or max");
   const pipeline::LineShard shard = pipeline::plan_lines(o.in.input, comm);
   dist::set_threads(o.in.threads, comm);
 
@@ -57,9 +59,9 @@ void run(const EmbedOptions& o) {
     const Outputs res = model.forward(batch);
     rows.resize(lines.size() * static_cast<size_t>(H));
     for (size_t r = 0; r < lines.size(); ++r) {
-      std::vector<float> v = pipeline::pool_sequence(res, batch, static_cast<int64_t>(r), H, pooling);
-      if (o.normalize) pipeline::l2_normalize(v);
-      std::copy(v.begin(), v.end(), rows.begin() + static_cast<std::ptrdiff_t>(r) * H);
+      const auto h = pipeline::extract(res, batch, encs[r], static_cast<int64_t>(r), pipeline::Need::Hidden, cfg, -1);
+      const auto v = pipeline::pool(h, pool);
+      std::copy(v.values.begin(), v.values.end(), rows.begin() + static_cast<std::ptrdiff_t>(r) * H);
     }
     out.write(rows.data(), static_cast<int64_t>(lines.size()));
   }
@@ -83,7 +85,7 @@ void add_embed_command(CLI::App& app) {
   add_batch_flags(cmd, o->in, true);
   cmd->add_option("--output", o->output, "FILE.npy (NumPy) or FILE.safetensors, written atomically")->required();
   cmd->add_option("--pooling", o->pooling,
-                  "cls: the first token's last hidden state; mean: the mean over the tokens, special tokens included")
+                  "cls: the first token's last hidden state; mean / max: over the tokens, special tokens included")
       ->capture_default_str();
   cmd->add_flag("--normalize", o->normalize, "L2-normalize each embedding");
   cmd->callback([o] { run(*o); });

@@ -18,8 +18,8 @@ Batcher::Ticket::~Ticket() {
   if (owner_) owner_->release(submitted_);
 }
 
-Batcher::Batcher(const Model& model, BatcherOptions options, Metrics& metrics)
-    : model_(model), opts_(options), metrics_(metrics) {
+Batcher::Batcher(const Model& model, int32_t mask_id, BatcherOptions options, Metrics& metrics)
+    : model_(model), mask_id_(mask_id), opts_(options), metrics_(metrics) {
   opts_.max_batch_requests = std::max<size_t>(1, opts_.max_batch_requests);
   thread_ = std::thread([this] { worker(); });
 }
@@ -130,20 +130,9 @@ void Batcher::run_batch(std::vector<Item>& items) {
     const Config& cfg = model_.config();
     const Batch batch = pack_encodings(encs, cfg);
     const Outputs out = model_.forward(batch);
-    const int64_t N = cfg.num_labels(), H = cfg.hidden_size;
-    const bool have_logits = out.logits.defined() && !out.logits_per_token && out.logits.rank() == 2 &&
-                             out.logits.dim(0) == batch.rows && out.logits.dim(1) == N;
     for (size_t r = 0; r < items.size(); ++r) {
       Job& job = *items[r].job;
-      std::vector<float>& dst = job.outputs[items[r].index];
-      if (job.task == Task::Embed) {
-        dst = pipeline::pool_sequence(out, batch, static_cast<int64_t>(r), H, job.pooling);
-      } else if (have_logits) {
-        const float* z = out.logits.data<float>() + static_cast<int64_t>(r) * N;
-        dst.assign(z, z + N);
-      } else {
-        error = "the model gave no sequence-classification logits";
-      }
+      job.outputs[items[r].index] = pipeline::extract(out, batch, encs[r], static_cast<int64_t>(r), job.need, cfg, mask_id_);
     }
   } catch (const std::exception& e) {
     error = e.what();

@@ -13,19 +13,16 @@
 
 #include "ernie/model.h"
 #include "ernie/tokenizer.h"
-#include "pipeline/postprocess.h"
+#include "ernie/pipeline.h"
 #include "serve/metrics.h"
 
 namespace ernie::serve {
 
-enum class Task { Predict, Embed };
-
 // One request's sequences and, once done, one result per sequence.
 struct Job {
-  Task task = Task::Predict;
-  pipeline::Pooling pooling = pipeline::Pooling::Cls;
+  pipeline::Need need = pipeline::Need::SequenceLogits;
   std::vector<Encoding> inputs;
-  std::vector<std::vector<float>> outputs;   // Predict: the logits of each label; Embed: the pooled vector
+  std::vector<pipeline::SequenceOutput> outputs;   // what `need` asks of each sequence
   std::string error;                         // set when the forward pass failed
 
   // Waits until every sequence is done (true) or the timeout passes (false).
@@ -51,7 +48,8 @@ struct BatcherOptions {
 
 class Batcher {
  public:
-  Batcher(const Model& model, BatcherOptions options, Metrics& metrics);
+  // mask_id: the tokenizer's mask token, for Need::MaskLogits.
+  Batcher(const Model& model, int32_t mask_id, BatcherOptions options, Metrics& metrics);
   ~Batcher();
   Batcher(const Batcher&) = delete;
   Batcher& operator=(const Batcher&) = delete;
@@ -92,6 +90,7 @@ class Batcher {
   void run_batch(std::vector<Item>& items);
 
   const Model& model_;
+  int32_t mask_id_;
   BatcherOptions opts_;
   Metrics& metrics_;
   mutable std::mutex mu_;

@@ -66,7 +66,8 @@ const json& inputs_of(const json& body) {
 }  // namespace
 
 std::vector<Sequence> parse_predict_inputs(const json& body, bool* batch) {
-  static const char* expected = "a string, a pair of strings [string, string] or a batch [[string], [string, string], ...]";
+  static const char* expected =
+      "a string, a pair of strings [string, string] or a batch [string | [string] | [string, string], ...]";
   const json& in = inputs_of(body);
   std::vector<Sequence> out;
   *batch = false;
@@ -76,16 +77,18 @@ std::vector<Sequence> parse_predict_inputs(const json& body, bool* batch) {
   }
   if (!in.is_array()) bad_inputs(expected);
   if (in.empty()) throw ApiError(400, "empty", "\"inputs\" is an empty list");
-  if (in[0].is_string()) {   // one text or one pair
-    if (in.size() > 2) bad_inputs(expected);
-    for (const auto& s : in)
-      if (!s.is_string()) bad_inputs(expected);
-    out.push_back(in.size() == 2 ? Sequence{in[0].get<std::string>(), in[1].get<std::string>(), true}
-                                 : Sequence{in[0].get<std::string>(), {}, false});
+  // TEI reads ["a", "b"] as one pair (serde tries a Sequence before a batch); any other list is a
+  // batch whose items are a text or [text] or [text, text_pair].
+  if (in.size() == 2 && in[0].is_string() && in[1].is_string()) {
+    out.push_back(Sequence{in[0].get<std::string>(), in[1].get<std::string>(), true});
     return out;
   }
   *batch = true;
   for (const auto& item : in) {
+    if (item.is_string()) {
+      out.push_back(Sequence{item.get<std::string>(), {}, false});
+      continue;
+    }
     if (!item.is_array() || item.empty() || item.size() > 2) bad_inputs(expected);
     for (const auto& s : item)
       if (!s.is_string()) bad_inputs(expected);

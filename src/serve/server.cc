@@ -1,25 +1,16 @@
-// The HTTP side of `ernie serve`: routes, authentication, limits, JSON in and out.
+// The HTTP side of `ernie serve`: settings, authentication, limits, errors, the route table and
+// the server's life; the handlers are in routes.cc.
 #include "ernie/serve.h"
-
-#include <httplib.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <filesystem>
-#include <numeric>
-#include <set>
 #include <thread>
 
 #include "ernie/error.h"
-#include "ernie/model.h"
-#include "ernie/tokenizer.h"
 #include "serve/assets.h"
-#include "serve/batcher.h"
-#include "pipeline/postprocess.h"
-#include "serve/metrics.h"
-#include "serve/request.h"
+#include "serve/server_impl.h"
 
 namespace ernie {
 
@@ -28,13 +19,9 @@ using serve::ApiError;
 
 namespace {
 
-const std::set<std::string>& known_routes() {
-  static const std::set<std::string> routes = {"/",       "/health",  "/info",     "/metrics",
-                                               "/predict", "/embed",  "/tokenize", "/openapi.json"};
-  return routes;
+std::string route_label(const std::string& path) {
+  return known_post_routes().count(path) || known_get_routes().count(path) ? path : "other";
 }
-
-std::string route_label(const std::string& path) { return known_routes().count(path) ? path : "other"; }
 
 // When the current request's headers and body had been read (set by the pre-routing handler on
 // the connection's thread, read by the logger on the same thread).
@@ -65,41 +52,12 @@ std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_hand
 
 }  // namespace
 
-struct Server::Impl {
-  explicit Impl(ServeOptions opts);
-  void routes();
-  void answer_error(httplib::Response& res, const ApiError& e);
-  template <class F> void guarded(httplib::Response& res, F&& f);
-  void predict(const std::string& body_text, httplib::Response& res);
-  void embed(const std::string& body_text, httplib::Response& res);
-  void tokenize(const std::string& body_text, httplib::Response& res);
-  std::shared_ptr<serve::Job> run_job(std::shared_ptr<serve::Job> job, const char* route, serve::Batcher::Ticket& t);
-  serve::Batcher::Ticket admit();
-  Encoding encode(const serve::Sequence& s, bool truncate, size_t index) const;
-  std::string info() const;
-
-  ServeOptions o;
-  Model model;
-  Tokenizer tok;
-  serve::Metrics metrics;
-  std::unique_ptr<serve::Batcher> batcher;
-  httplib::Server http;
-  std::string model_id;
-  size_t max_len = 0;
-  bool classifier = false, multi_label = false;
-  pipeline::Pooling default_pooling = pipeline::Pooling::Cls;
-  int port = -1;
-
-  std::mutex mu;
-  std::condition_variable cv;
-  bool stop_requested = false, listen_done = false;
-};
-
 Server::Impl::Impl(ServeOptions opts)
     : o(std::move(opts)), model(Model::load(o.model_dir)), tok(Tokenizer::from_folder(o.model_dir)) {
   const Config& cfg = model.config();
   model.set_compute_type(parse_compute_type(o.dtype));
-  if (!pipeline::parse_pooling(o.pooling, &default_pooling)) throw Error("--pooling must be cls or mean, not '" + o.pooling + "'");
+  default_pooling = pipeline::parse_pooling(o.pooling);
+  if (default_pooling == pipeline::Pooling::None) throw Error("--pooling must be cls, mean or max");
   const size_t model_max = static_cast<size_t>(std::max<int64_t>(2, cfg.max_sequence_length()));
   max_len = o.max_input_length ? o.max_input_length : model_max;
   if (max_len > model_max)
@@ -115,8 +73,7 @@ Server::Impl::Impl(ServeOptions opts)
   if (tok.vocab().size() > static_cast<size_t>(cfg.vocab_size))
     throw Error("the tokenizer has " + std::to_string(tok.vocab().size()) + " tokens but the model's vocab_size is " +
                 std::to_string(cfg.vocab_size));
-  classifier = cfg.head() == Head::SequenceClassification && cfg.num_labels() >= 1;
-  multi_label = cfg.problem_type == "multi_label_classification";
+  tasks = pipeline::supported_tasks(cfg);
   model_id = o.model_id;
   if (model_id.empty()) {
     std::filesystem::path p = std::filesystem::path(o.model_dir).lexically_normal();
@@ -130,7 +87,7 @@ Server::Impl::Impl(ServeOptions opts)
   bo.max_concurrent_requests = o.max_concurrent_requests;
   bo.threads = o.threads;
   bo.debug_batch_delay_ms = o.debug_batch_delay_ms;
-  batcher = std::make_unique<serve::Batcher>(model, bo, metrics);
+  batcher = std::make_unique<serve::Batcher>(model, tok.mask_id(), bo, metrics);
   routes();
 }
 
@@ -147,184 +104,13 @@ void Server::Impl::guarded(httplib::Response& res, F&& f) {
     f();
   } catch (const ApiError& e) {
     answer_error(res, e);
+  } catch (const pipeline::InputError& e) {
+    answer_error(res, ApiError(e.too_long ? 413 : 422, "validation", e.what()));
+  } catch (const Error& e) {   // a valid request the model cannot answer (options, missing head)
+    answer_error(res, ApiError(422, "validation", e.what()));
   } catch (const std::exception& e) {
     answer_error(res, ApiError(500, "backend", e.what()));
   }
-}
-
-serve::Batcher::Ticket Server::Impl::admit() {
-  serve::Batcher::Ticket t = batcher->admit();
-  if (!t)
-    throw ApiError(429, "overloaded",
-                   "model is overloaded: " + std::to_string(o.max_concurrent_requests) + " requests are in flight");
-  return t;
-}
-
-Encoding Server::Impl::encode(const serve::Sequence& s, bool truncate, size_t index) const {
-  EncodeOptions eo;
-  eo.max_length = truncate ? max_len : 0;
-  eo.utf8_errors = Utf8Errors::Strict;
-  Encoding e;
-  try {
-    e = s.pair ? tok.encode_pair(s.first, s.second, eo) : tok.encode(s.first, eo);
-  } catch (const std::exception& ex) {
-    throw ApiError(422, "tokenizer", "input " + std::to_string(index) + ": " + ex.what());
-  }
-  // RoBERTa-style models have one token type: their pairs are all type 0, as transformers makes them.
-  const Config& cfg = model.config();
-  if (cfg.type_vocab_size == 1) std::fill(e.type_ids.begin(), e.type_ids.end(), 0);
-  for (int32_t t : e.type_ids)
-    if (t < 0 || t >= cfg.type_vocab_size)
-      throw ApiError(422, "validation", "input " + std::to_string(index) + ": token type " + std::to_string(t) +
-                                            " is outside the model's " + std::to_string(cfg.type_vocab_size) +
-                                            " token types (text pairs need type_vocab_size >= 2)");
-  if (e.size() > max_len)
-    throw ApiError(413, "validation", "input " + std::to_string(index) + " is " + std::to_string(e.size()) +
-                                          " tokens, more than the maximum of " + std::to_string(max_len) +
-                                          "; send \"truncate\": true to cut it");
-  return e;
-}
-
-std::shared_ptr<serve::Job> Server::Impl::run_job(std::shared_ptr<serve::Job> job, const char* route,
-                                                  serve::Batcher::Ticket& ticket) {
-  metrics.add_inputs(route, job->inputs.size());
-  batcher->submit(ticket, job);
-  if (!job->wait_for(std::chrono::seconds(o.request_timeout_s)))
-    throw ApiError(503, "timeout", "no answer within " + std::to_string(o.request_timeout_s) + " s (--request-timeout-s)");
-  if (!job->error.empty()) throw ApiError(500, "backend", job->error);
-  return job;
-}
-
-void Server::Impl::predict(const std::string& body_text, httplib::Response& res) {
-  if (!classifier)
-    throw ApiError(422, "validation", "model " + model_id + " (" + model.config().class_name() +
-                                          ") has no sequence-classification head: use /embed");
-  const json body = serve::parse_body(body_text);
-  bool batch = false;
-  const auto inputs = serve::parse_predict_inputs(body, &batch);
-  const bool truncate = serve::get_bool(body, "truncate", true);
-  const bool raw = serve::get_bool(body, "raw_scores", false);
-  serve::check_limits(inputs, o.max_client_batch_size, o.max_input_chars);
-  auto ticket = admit();
-  auto job = std::make_shared<serve::Job>();
-  job->task = serve::Task::Predict;
-  for (size_t i = 0; i < inputs.size(); ++i) job->inputs.push_back(encode(inputs[i], truncate, i));
-  run_job(job, "/predict", ticket);
-  const Config& cfg = model.config();
-  const int64_t N = cfg.num_labels();
-  json out = json::array();
-  for (const auto& logits : job->outputs) {
-    std::vector<double> scores(logits.begin(), logits.end());
-    if (!raw) scores = pipeline::label_probabilities(logits.data(), N, multi_label);
-    std::vector<size_t> order(scores.size());
-    std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a] > scores[b]; });
-    json list = json::array();
-    for (size_t k : order) list.push_back({{"label", cfg.id2label[k]}, {"score", static_cast<float>(scores[k])}});
-    out.push_back(std::move(list));
-  }
-  res.set_content(dump(batch ? out : out[0]), "application/json");
-}
-
-void Server::Impl::embed(const std::string& body_text, httplib::Response& res) {
-  const json body = serve::parse_body(body_text);
-  bool batch = false;
-  const auto texts = serve::parse_text_inputs(body, &batch);
-  const bool truncate = serve::get_bool(body, "truncate", true);
-  const bool normalize = serve::get_bool(body, "normalize", true);
-  pipeline::Pooling pooling = default_pooling;
-  const std::string pname = serve::get_string(body, "pooling", pipeline::pooling_name(default_pooling));
-  if (!pipeline::parse_pooling(pname, &pooling))
-    throw ApiError(422, "validation", "\"pooling\" must be \"cls\" or \"mean\", not \"" + pname + "\"");
-  std::vector<serve::Sequence> seqs;
-  for (const auto& t : texts) seqs.push_back(serve::Sequence{t, {}, false});
-  serve::check_limits(seqs, o.max_client_batch_size, o.max_input_chars);
-  auto ticket = admit();
-  auto job = std::make_shared<serve::Job>();
-  job->task = serve::Task::Embed;
-  job->pooling = pooling;
-  for (size_t i = 0; i < seqs.size(); ++i) job->inputs.push_back(encode(seqs[i], truncate, i));
-  run_job(job, "/embed", ticket);
-  json out = json::array();
-  for (auto& v : job->outputs) {
-    if (normalize) pipeline::l2_normalize(v);
-    out.push_back(v);
-  }
-  res.set_content(dump(out), "application/json");
-}
-
-void Server::Impl::tokenize(const std::string& body_text, httplib::Response& res) {
-  const json body = serve::parse_body(body_text);
-  bool batch = false;
-  const auto texts = serve::parse_text_inputs(body, &batch);
-  const bool specials = serve::get_bool(body, "add_special_tokens", true);
-  const bool truncate = serve::get_bool(body, "truncate", false);
-  std::vector<serve::Sequence> seqs;
-  for (const auto& t : texts) seqs.push_back(serve::Sequence{t, {}, false});
-  serve::check_limits(seqs, o.max_client_batch_size, o.max_input_chars);
-  json out = json::array();
-  for (size_t i = 0; i < texts.size(); ++i) {
-    EncodeOptions eo;
-    eo.add_special_tokens = specials;
-    eo.max_length = truncate ? max_len : 0;
-    Encoding e;
-    try {
-      e = tok.encode(texts[i], eo);
-    } catch (const std::exception& ex) {
-      throw ApiError(422, "tokenizer", "input " + std::to_string(i) + ": " + ex.what());
-    }
-    json list = json::array();
-    for (size_t k = 0; k < e.size(); ++k) {
-      const bool special = e.special_tokens_mask[k] != 0;
-      const std::string& piece = tok.vocab().token(e.ids[k]);
-      json t = {{"id", e.ids[k]}, {"special", special}, {"token", piece}};
-      if (special) {
-        t["text"] = piece;
-        t["start"] = nullptr;
-        t["stop"] = nullptr;
-      } else {
-        const auto [b, s] = e.offsets[k];
-        t["text"] = texts[i].substr(b, s - b);
-        t["start"] = b;
-        t["stop"] = s;
-      }
-      list.push_back(std::move(t));
-    }
-    out.push_back(std::move(list));
-  }
-  res.set_content(dump(out), "application/json");
-}
-
-std::string Server::Impl::info() const {
-  const Config& cfg = model.config();
-  json type;
-  if (classifier) {
-    json id2label = json::object(), label2id = json::object();
-    for (size_t i = 0; i < cfg.id2label.size(); ++i) {
-      id2label[std::to_string(i)] = cfg.id2label[i];
-      label2id[cfg.id2label[i]] = i;
-    }
-    type = {{"classifier", {{"id2label", id2label}, {"label2id", label2id}, {"multi_label", multi_label}}}};
-  } else {
-    type = {{"embedding", {{"pooling", pipeline::pooling_name(default_pooling)}}}};
-  }
-  const json j = {{"model_id", model_id},
-                  {"model_sha", nullptr},
-                  {"model_dtype", compute_type_name(model.compute_type())},
-                  {"model_type", type},
-                  {"architecture", cfg.class_name()},
-                  {"hidden_size", cfg.hidden_size},
-                  {"max_input_length", max_len},
-                  {"max_concurrent_requests", o.max_concurrent_requests},
-                  {"max_batch_tokens", o.max_batch_tokens},
-                  {"max_batch_requests", o.max_batch_requests},
-                  {"max_client_batch_size", o.max_client_batch_size},
-                  {"max_wait_ms", o.max_wait_ms},
-                  {"tokenization_workers", o.http_threads},
-                  {"version", ERNIE_VERSION},
-                  {"sha", nullptr},
-                  {"docker_label", nullptr}};
-  return dump(j);
 }
 
 void Server::Impl::routes() {
@@ -351,7 +137,12 @@ void Server::Impl::routes() {
   http.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
     std::string msg;
-    if (res.status == 404) msg = "no route " + req.method + " " + req.path;
+    const bool post_route = known_post_routes().count(req.path) > 0, get_route = known_get_routes().count(req.path) > 0;
+    if (res.status == 404 && (post_route || get_route)) {   // a known route with the other method
+      res.status = 405;
+      res.set_header("Allow", post_route ? "POST" : "GET");
+      msg = req.method + " " + req.path + " is not allowed: use " + (post_route ? "POST" : "GET");
+    } else if (res.status == 404) msg = "no route " + req.method + " " + req.path;
     else if (res.status == 413) msg = "the request body is larger than the limit (--max-body-bytes)";
     else msg = "HTTP " + std::to_string(res.status) + " for " + req.method + " " + req.path;
     res.set_content(serve::error_body(msg, status_error_type(res.status)), "application/json");
@@ -394,7 +185,7 @@ void Server::Impl::routes() {
   });
   // The body is read here, not by httplib: cpp-httplib 0.11 applies its payload limit to bodies
   // with a Content-Length only, not to chunked ones.
-  using Route = void (Impl::*)(const std::string&, httplib::Response&);
+  using Route = Body (Impl::*)(const Body&);
   auto post = [this](const char* path, Route route) {
     http.Post(path, [this, route](const httplib::Request&, httplib::Response& res, const httplib::ContentReader& reader) {
       std::string body;
@@ -418,12 +209,35 @@ void Server::Impl::routes() {
         answer_error(res, ApiError(400, "invalid_request", "the request body could not be read"));
         return;
       }
-      guarded(res, [&] { (this->*route)(body, res); });
+      guarded(res, [&] { res.set_content(dump((this->*route)(serve::parse_body(body))), "application/json"); });
     });
   };
+  // text-embeddings-inference's routes
   post("/predict", &Impl::predict);
   post("/embed", &Impl::embed);
+  post("/embed_all", &Impl::embed_all);
+  post("/rerank", &Impl::rerank);
+  post("/similarity", &Impl::similarity);
   post("/tokenize", &Impl::tokenize);
+  post("/decode", &Impl::decode);
+  // OpenAI's embeddings API
+  post("/v1/embeddings", &Impl::openai_embeddings);
+  // the other heads, in the Hugging Face Inference API's shape ({"inputs", "parameters"})
+  post("/question-answering", &Impl::question_answering);
+  post("/token-classification", &Impl::token_classification);
+  post("/fill-mask", &Impl::fill_mask);
+}
+
+const std::set<std::string>& known_post_routes() {
+  static const std::set<std::string> r = {"/predict", "/embed", "/embed_all", "/rerank", "/similarity", "/tokenize",
+                                          "/decode", "/v1/embeddings", "/question-answering",
+                                          "/token-classification", "/fill-mask"};
+  return r;
+}
+
+const std::set<std::string>& known_get_routes() {
+  static const std::set<std::string> r = {"/", "/health", "/info", "/metrics", "/openapi.json"};
+  return r;
 }
 
 Server::Server(ServeOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}

@@ -256,24 +256,32 @@ std::string apply(std::string s, const Rules& rules) {
 
 }  // namespace
 
-std::string Tokenizer::decode(const std::vector<int32_t>& ids, bool skip_special_tokens,
-                              bool clean_up_tokenization_spaces) const {
+std::string Tokenizer::convert_tokens_to_string(const std::vector<std::string>& tokens) const {
   std::string out, token;
   const std::string& prefix = opts_.continuing_subword_prefix;
-  bool first = true;
-  for (int32_t id : ids) {
-    if (id < 0 || static_cast<size_t>(id) >= vocab_.size()) continue;
-    if (skip_special_tokens && is_special_id(id)) continue;
-    token = vocab_.token(id);
-    if (!first) {
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    token = tokens[i];
+    if (i > 0) {
       if (!prefix.empty() && token.compare(0, prefix.size(), prefix) == 0)
         token.erase(0, prefix.size());
       else
         token.insert(0, 1, ' ');
     }
-    first = false;
     out += apply(std::move(token), kDecoderCleanup);
   }
+  return out;
+}
+
+std::string Tokenizer::decode(const std::vector<int32_t>& ids, bool skip_special_tokens,
+                              bool clean_up_tokenization_spaces) const {
+  std::vector<std::string> tokens;
+  tokens.reserve(ids.size());
+  for (int32_t id : ids) {
+    if (id < 0 || static_cast<size_t>(id) >= vocab_.size()) continue;
+    if (skip_special_tokens && is_special_id(id)) continue;
+    tokens.push_back(vocab_.token(id));
+  }
+  std::string out = convert_tokens_to_string(tokens);
   return clean_up_tokenization_spaces ? apply(std::move(out), kCleanUpSpaces) : out;
 }
 

@@ -11,7 +11,8 @@
 // usage: TOKENIZERS_MODULE=.../tokenizers node hf_windows.js VOCAB LOWERCASE(1|0) texts.txt out.jsonl OPTIONS_JSON
 //   OPTIONS_JSON: {"max_length":64,"stride":16,"strategy":"LongestFirst|OnlyFirst|OnlySecond",
 //                  "direction":"Right|Left","padding":"none|longest|max_length","padding_side":"Right|Left",
-//                  "pair":false,"decode":false}   pairs: TAB-separated lines
+//                  "pair":false,"decode":false,"decode_ids":false}   pairs: TAB-separated lines
+//   decode_ids: the input lines are JSON arrays of ids, decoded as {"skip": .., "keep": ..}
 const fs = require('fs');
 const { Tokenizer } = require(process.env.TOKENIZERS_MODULE || 'tokenizers');
 const [vocabPath, lower, inPath, outPath, optsJson] = process.argv.slice(2);
@@ -67,6 +68,15 @@ async function encodeOne(input) {
   return tok.postProcess(a, b, true);
 }
 (async () => {
+  if (o.decode_ids) {   // lines are JSON arrays of ids: {"skip": .., "keep": ..} for each
+    const out = [];
+    for (const t of texts) {
+      const ids = JSON.parse(t);
+      out.push(JSON.stringify({ skip: await tok.decode(ids, true), keep: await tok.decode(ids, false) }));
+    }
+    fs.writeFileSync(outPath, out.join('\n') + '\n');
+    return;
+  }
   const encs = [];
   for (const x of inputs) encs.push(await encodeOne(x));
   const out = [];
