@@ -1,4 +1,5 @@
-// The page at /: type a text (or a pair), see each label's probability as a bar, and the tokens.
+// The page at /: pick one of the model's tasks (from /info), type a text (a pair, a question and
+// its context, a query and its passages), see the answers as scored bars, and the tokens.
 // Plain HTML + JS, no external resources. tests/browser/serve_browser_test.py drives it.
 #include "serve/assets.h"
 
@@ -15,6 +16,7 @@ const char* web_page_html() {
   body { font: 15px/1.4 system-ui, sans-serif; max-width: 46rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
   h1 { font-size: 1.3rem; margin-bottom: .2rem; }
   #model { color: #666; font-size: .9rem; margin-bottom: 1rem; }
+  select { font: inherit; padding: .3rem; margin-bottom: .5rem; }
   textarea, input { width: 100%; box-sizing: border-box; font: inherit; padding: .4rem; margin-bottom: .5rem; }
   button { font: inherit; padding: .4rem 1.2rem; }
   #status { margin: .8rem 0; color: #a00; min-height: 1.2rem; }
@@ -32,10 +34,11 @@ const char* web_page_html() {
 <h1>ernie serve</h1>
 <div id="model">loading model information...</div>
 <form id="form">
+  <select id="task"></select>
   <textarea id="text" rows="4" placeholder="Type a text to classify" autofocus></textarea>
-  <input id="pair" placeholder="Second text of a pair (optional)">
+  <textarea id="pair" rows="2" placeholder="Second text of a pair (optional)"></textarea>
   <input id="apikey" type="password" placeholder="API key (only if the server was started with --api-key)">
-  <button id="submit" type="submit">Classify</button>
+  <button id="submit" type="submit">Run</button>
 </form>
 <div id="status"></div>
 <div id="results"></div>
@@ -61,16 +64,49 @@ function el(tag, cls, text) {
   if (text !== undefined) e.textContent = text;
   return e;
 }
+// Per task: the placeholders of the two boxes, the request, and its answer as [{label, score}].
+const TASKS = {
+  "text-classification": { text: "Type a text to classify", pair: "Second text of a pair (optional)",
+    run: async (t, p) => call("POST", "/predict", { inputs: p ? [t, p] : t }) },
+  "token-classification": { text: "Type a text to tag", pair: null,
+    run: async (t) => (await call("POST", "/token-classification", { inputs: t, parameters: { aggregation_strategy: "simple" } }))
+      .map((e) => ({ label: e.entity_group + ": " + e.word, score: e.score })) },
+  "question-answering": { text: "Question", pair: "Context",
+    run: async (t, p) => { const a = await call("POST", "/question-answering", { inputs: { question: t, context: p }, parameters: { top_k: 3 } });
+      return (Array.isArray(a) ? a : [a]).map((x) => ({ label: x.answer, score: x.score })); } },
+  "fill-mask": { text: "A text with [MASK]", pair: null,
+    run: async (t) => { const f = await call("POST", "/fill-mask", { inputs: t });
+      return (Array.isArray(f[0]) ? f[0] : f).map((x) => ({ label: x.token_str, score: x.score })); } },
+  "feature-extraction": { text: "Texts to compare, one a line (the first against the others)", pair: null,
+    run: async (t) => { const lines = t.split("\n").filter((l) => l.trim());
+      if (lines.length < 2) { const v = (await call("POST", "/embed", { inputs: lines[0] || t }))[0];
+        return [{ label: v.length + " dimensions, first " + v.slice(0, 3).map((x) => x.toFixed(3)).join(" "), score: 1 }]; }
+      const s = await call("POST", "/similarity", { inputs: { source_sentence: lines[0], sentences: lines.slice(1) } });
+      return s.map((x, i) => ({ label: lines[i + 1], score: x })); } },
+  "rerank": { text: "Query", pair: "Passages, one a line",
+    run: async (t, p) => (await call("POST", "/rerank", { query: t, texts: p.split("\n").filter((l) => l.trim()), return_text: true }))
+      .map((h) => ({ label: h.text, score: h.score })) },
+};
+function chooseTask() {
+  const t = TASKS[$("task").value];
+  if (!t) return;
+  $("text").placeholder = t.text;
+  $("pair").hidden = t.pair === null;
+  if (t.pair !== null) $("pair").placeholder = t.pair;
+}
 async function loadInfo() {
   try {
     const info = await call("GET", "/info");
     const kind = info.model_type.classifier ? "classifier, " + Object.keys(info.model_type.classifier.id2label).length + " labels" : "embedding model";
     $("model").textContent = info.model_id + " (" + info.architecture + ", " + kind + ", " + info.model_dtype + ", max " + info.max_input_length + " tokens)";
+    $("task").replaceChildren(...(info.tasks || ["text-classification"]).filter((t) => TASKS[t]).map((t) => { const o = el("option", "", t); o.value = t; return o; }));
+    chooseTask();
     $("model").dataset.loaded = "1";
   } catch (e) {
     $("model").textContent = "model information unavailable: " + e.message;
   }
 }
+$("task").addEventListener("change", chooseTask);
 function renderScores(preds) {
   const box = $("results");
   box.replaceChildren();
@@ -103,9 +139,9 @@ $("form").addEventListener("submit", async (ev) => {
   $("status").textContent = "";
   $("results").dataset.state = "busy";
   try {
-    const preds = await call("POST", "/predict", { inputs: pair ? [text, pair] : text });
-    renderScores(preds);
-    const toks = await call("POST", "/tokenize", { inputs: text });
+    const task = TASKS[$("task").value] || TASKS["text-classification"];
+    renderScores(await task.run(text, pair));
+    const toks = await call("POST", "/tokenize", { inputs: text.split("\n")[0] });
     renderTokens(toks[0]);
     $("results").dataset.state = "done";
     if ($("model").dataset.loaded !== "1") loadInfo();   // the first load may have lacked the API key

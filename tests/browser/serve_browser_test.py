@@ -176,7 +176,27 @@ def main():
         status, tok = http("POST", base + "/tokenize", {"inputs": TEXT})
         assert status == 200, tok
         assert tokens == [t["token"] for t in tok[0]] == ["[CLS]", "f5", "g6", "[UNK]", "h7", "[SEP]"], tokens
-        print(f"PASS: the page at {base}/ shows {[(r['label'], r['shown']) for r in rows]} and tokens {tokens}")
+
+        # A second task of the same model: rerank passages (the choices come from /info's tasks).
+        choices = wd.script("return Array.from(document.querySelectorAll('#task option')).map(o => o.value);")
+        assert choices == ["text-classification", "rerank", "feature-extraction"], choices
+        wd.script("const t = document.getElementById('task'); t.value = 'rerank'; t.dispatchEvent(new Event('change'));")
+        for box, value in (("#text", "f5 g6"), ("#pair", "h7 i8\nj9\nf5 g6 k10")):
+            ref = wd.find(box)
+            wd.call("POST", wd.s(f"/element/{ref}/clear"), {})
+            wd.call("POST", wd.s(f"/element/{ref}/value"), {"text": value})
+        wd.call("POST", wd.s(f"/element/{wd.find('#submit')}/click"), {})
+        wait_for(lambda: wd.script("return document.getElementById('results').dataset.state") == "done", 20, "the ranking")
+        ranked = wd.script("""return Array.from(document.querySelectorAll('#results .row')).map(r => ({
+            label: r.dataset.label, score: parseFloat(r.dataset.score)}));""")
+        status, hits = http("POST", base + "/rerank", {"query": "f5 g6", "texts": ["h7 i8", "j9", "f5 g6 k10"],
+                                                       "return_text": True})
+        assert status == 200, hits
+        assert [r["label"] for r in ranked] == [h["text"] for h in hits], (ranked, hits)
+        for r, h in zip(ranked, hits):
+            assert abs(r["score"] - h["score"]) < 1e-6, (r, h)
+        print(f"PASS: the page at {base}/ shows {[(r['label'], r['shown']) for r in rows]}, tokens {tokens}, "
+              f"and the rerank task {[(r['label'], round(r['score'], 4)) for r in ranked]}")
         return 0
     except (AssertionError, RuntimeError) as e:
         print(f"FAIL: {e!r}")
