@@ -2,6 +2,7 @@
 // /decode; OpenAI's /v1/embeddings; question answering, token classification and fill-mask.
 // Each route is checked for every input form, against the other routes it must agree with, and
 // for its JSON 4xx errors.
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <set>
@@ -233,6 +234,22 @@ TEST(ServeTasks, FillMaskCandidatesAndTargets) {
   EXPECT_EQ(got, (std::set<std::string>{"g6", "i8"}));
   expect_error(post(c, "/fill-mask", R"({"inputs": "no mask here"})"), 422, "validation");
   expect_error(post(c, "/fill-mask", R"({"inputs": "[MASK]", "parameters": {"top_k": "3"}})"), 422, "validation");
+}
+
+}  // namespace
+
+namespace {
+
+// An idle keep-alive connection must not hold shutdown for its keep-alive timeout (5 s).
+TEST(ServeShutdown, IdleKeepAliveConnectionsDoNotDelayStop) {
+  auto s = std::make_unique<Running>(defaults());
+  httplib::Client c = s->client();
+  c.set_keep_alive(true);
+  ASSERT_EQ(get(c, "/health").status, 200);
+  ASSERT_EQ(post(c, "/predict", R"({"inputs": "f5"})").status, 200);
+  const auto t0 = std::chrono::steady_clock::now();
+  s.reset();   // stop() and join run()
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 2.0);
 }
 
 }  // namespace

@@ -2,6 +2,10 @@
 // the server's life; the handlers are in routes.cc.
 #include "ernie/serve.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -124,6 +128,10 @@ void Server::Impl::routes() {
 
   http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     t_request_start = std::chrono::steady_clock::now();
+    {
+      std::lock_guard<std::mutex> lock(busy_mu);
+      busy.insert({req.remote_addr, req.remote_port});
+    }
     if (o.api_key.empty() || req.path == "/health" || req.path == "/") return httplib::Server::HandlerResponse::Unhandled;
     const std::string auth = req.get_header_value("Authorization");
     const std::string prefix = "Bearer ";
@@ -160,6 +168,11 @@ void Server::Impl::routes() {
     res.set_content(serve::error_body(msg, "backend"), "application/json");
   });
   http.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+    {
+      std::lock_guard<std::mutex> lock(busy_mu);
+      const auto it = busy.find({req.remote_addr, req.remote_port});
+      if (it != busy.end()) busy.erase(it);
+    }
     double seconds = -1;
     if (t_request_start.time_since_epoch().count() != 0)
       seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_request_start).count();
@@ -269,6 +282,7 @@ void Server::run() {
     while (!m.listen_done) {
       if (m.http.is_running()) {
         m.http.stop();
+        m.close_idle_connections();
         break;
       }
       m.cv.wait_for(lock, std::chrono::milliseconds(1));
@@ -282,6 +296,36 @@ void Server::run() {
   m.cv.notify_all();
   stopper.join();
   m.batcher->stop();
+}
+
+// cpp-httplib 0.11 lets an idle keep-alive connection wait out its keep-alive timeout before its
+// thread ends, which would hold shutdown for seconds. Its API does not expose the connections, so
+// they are found among this process's sockets: accepted on our port, and not in a request.
+void Server::Impl::close_idle_connections() {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", ec)) {
+    int fd = -1;
+    try {
+      fd = std::stoi(entry.path().filename().string());
+    } catch (...) {
+      continue;
+    }
+    sockaddr_storage local{}, peer{};
+    socklen_t ll = sizeof local, pl = sizeof peer;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &ll) != 0) continue;
+    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &pl) != 0) continue;
+    auto port_of = [](const sockaddr_storage& a) {
+      return a.ss_family == AF_INET ? ntohs(reinterpret_cast<const sockaddr_in&>(a).sin_port)
+             : a.ss_family == AF_INET6 ? ntohs(reinterpret_cast<const sockaddr_in6&>(a).sin6_port) : 0;
+    };
+    if (port_of(local) != port) continue;
+    char host[INET6_ADDRSTRLEN] = {};
+    const void* addr = peer.ss_family == AF_INET ? static_cast<const void*>(&reinterpret_cast<sockaddr_in&>(peer).sin_addr)
+                                                 : static_cast<const void*>(&reinterpret_cast<sockaddr_in6&>(peer).sin6_addr);
+    if (!::inet_ntop(peer.ss_family, addr, host, sizeof host)) continue;
+    std::lock_guard<std::mutex> lock(busy_mu);
+    if (!busy.count({host, port_of(peer)})) ::shutdown(fd, SHUT_RDWR);
+  }
 }
 
 void Server::stop() {

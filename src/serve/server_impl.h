@@ -59,6 +59,11 @@ struct Server::Impl {
   std::mutex mu;
   std::condition_variable cv;
   bool stop_requested = false, listen_done = false;
+
+  // Connections with a request between its headers and its answer (remote address, port).
+  std::mutex busy_mu;
+  std::multiset<std::pair<std::string, int>> busy;
+  void close_idle_connections();
 };
 
 // Every route: method and path (the 405 answers and the metrics' route label).
