@@ -4,7 +4,10 @@
 // goes through the same pure function the pipelines, the server and Python use.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -220,6 +223,83 @@ TEST(Pipeline, BadOptionsAreOneLineErrors) {
   EXPECT_THROW(pipeline::parse_task("summarization"), Error);
   EXPECT_EQ(pipeline::parse_task("ner"), pipeline::Task::TokenClassification);
   EXPECT_EQ(pipeline::parse_task("sentiment-analysis"), pipeline::Task::TextClassification);
+}
+
+}  // namespace
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// A fixture model folder with a generated vocab (f5 g6 h7 ...), as the server tests make them.
+fs::path cli_model(const ernie::testing::TempDir& tmp, const std::string& fixture) {
+  const fs::path dir = tmp.path() / fixture;
+  fs::create_directories(dir);
+  for (const char* f : {"config.json", "model.safetensors"}) fs::copy(ernie::testing::fixtures_dir() / fixture / f, dir / f);
+  std::string vocab = "[PAD]\n[CLS]\n[SEP]\n[UNK]\n[MASK]\n";
+  for (int i = 5; i < 120; ++i) vocab += std::string(1, static_cast<char>('a' + i % 26)) + std::to_string(i) + "\n";
+  ernie::testing::write_file(dir / "vocab.txt", vocab);
+  return dir;
+}
+
+TEST(PipelineCli, TasksFromArgumentsStdinAndHeads) {
+  ernie::testing::TempDir tmp;
+  const std::string cls = " --model '" + cli_model(tmp, "ernie_relu_seqcls").string() + "'";
+  // The head's task by default; one JSON line per input, from --text or stdin.
+  auto r = ernie::testing::run_cli("pipeline" + cls + " --text 'f5 g6' --text 'h7'");
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::istringstream lines(r.out);
+  std::string line;
+  int n = 0;
+  while (std::getline(lines, line)) {
+    const json j = json::parse(line);
+    EXPECT_TRUE(j.contains("label") && j.contains("score")) << line;   // top_k 1: one object
+    ++n;
+  }
+  EXPECT_EQ(n, 2);
+  r = ernie::testing::run_cli("pipeline text-classification" + cls + " --top-k 3", "f5 g6\nh7\n");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out.substr(0, r.out.find('\n'))).size(), 3u);
+  // rerank through the same classifier, and embeddings of any model.
+  r = ernie::testing::run_cli("pipeline rerank" + cls + " --query 'f5' --text 'g6' --text 'h7 i8' --return-text");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out).size(), 2u);
+  r = ernie::testing::run_cli("pipeline feature-extraction" + cls + " --pooling mean --normalize --text 'f5 g6'");
+  ASSERT_EQ(r.status, 0) << r.err;
+  double norm = 0;
+  for (const auto& v : json::parse(r.out)) norm += v.get<double>() * v.get<double>();
+  EXPECT_NEAR(norm, 1.0, 1e-5);
+  // The QA model windows a long context.
+  const std::string qa = " --model '" + cli_model(tmp, "bert_gelu_new_qa").string() + "'";
+  std::string context;
+  for (int i = 0; i < 60; ++i) context += std::string(i ? " " : "") + static_cast<char>('a' + (5 + i) % 26) + std::to_string(5 + i);
+  r = ernie::testing::run_cli("pipeline" + qa + " --max-seq-len 24 --doc-stride 8 --top-k 2",
+                              json{{"question", "f5"}, {"context", context}}.dump() + "\nf5\t" + context + "\n");
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::istringstream qa_lines(r.out);
+  while (std::getline(qa_lines, line)) {
+    const json j = json::parse(line);
+    ASSERT_EQ(j.size(), 2u) << line;
+    EXPECT_EQ(context.substr(j[0]["start"], j[0]["end"].get<size_t>() - j[0]["start"].get<size_t>()), j[0]["answer"]);
+  }
+}
+
+TEST(PipelineCli, BadInputsAreOneLineErrors) {
+  ernie::testing::TempDir tmp;
+  const std::string cls = " --model '" + cli_model(tmp, "ernie_relu_seqcls").string() + "'";
+  const std::string mlm = " --model '" + cli_model(tmp, "bert_gelu_mlm").string() + "'";
+  for (const auto& [args, want] : std::vector<std::pair<std::string, std::string>>{
+           {"pipeline summarization" + cls + " --text x", "unknown task 'summarization'"},
+           {"pipeline fill-mask" + cls + " --text x", "cannot do fill-mask"},
+           {"pipeline" + mlm + " --text 'no mask'", "holds no [MASK] token"},
+           {"pipeline" + cls + " --options '{\"topk\": 2}' --text x", "no parameter 'topk'"},
+           {"pipeline" + cls + " --options '[1]' --text x", "--options must be a JSON object"},
+       }) {
+    const auto r = ernie::testing::run_cli(args);
+    EXPECT_EQ(r.status, 1) << args;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_NE(r.err.find(want), std::string::npos) << r.err;
+  }
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <set>
 
+#include "serve/server_impl.h"
 #include "serve_util.h"
 
 namespace {
@@ -250,6 +251,18 @@ TEST(ServeShutdown, IdleKeepAliveConnectionsDoNotDelayStop) {
   const auto t0 = std::chrono::steady_clock::now();
   s.reset();   // stop() and join run()
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 2.0);
+}
+
+}  // namespace
+
+namespace {
+
+TEST(ServeTasks, OpenApiDescribesEveryRoute) {
+  Running s(defaults());
+  auto c = s.client();
+  const json doc = get(c, "/openapi.json").body;
+  for (const auto& set : {ernie::known_post_routes(), ernie::known_get_routes()})
+    for (const auto& route : set) EXPECT_TRUE(doc["paths"].contains(route)) << route;
 }
 
 }  // namespace
