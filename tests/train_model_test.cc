@@ -40,8 +40,14 @@ Case load_case(const std::string& name) {
     return it == in.tensors.end() ? Tensor() : it->second;
   };
   c.batch = pack_padded({get("input_ids"), get("attention_mask"), get("token_type_ids"), get("task_type_ids")}, c.cfg);
-  const Tensor labels = get("labels");
-  if (labels.dtype() == DType::F32) {
+  const Tensor labels = get("labels"), mlm = get("mlm_labels"), nsp = get("next_sentence_label");
+  if (mlm.defined()) {   // [B, L] -> the packed tokens' labels, in pack_padded's order
+    const auto ids = mlm.to_i64(), mask = get("attention_mask").to_i64();
+    for (size_t i = 0; i < ids.size(); ++i)
+      if (mask[i]) c.targets.labels.push_back(static_cast<int32_t>(ids[i]));
+    if (nsp.defined())
+      for (int64_t v : nsp.to_i64()) c.targets.sentence_labels.push_back(static_cast<int32_t>(v));
+  } else if (labels.dtype() == DType::F32) {
     c.targets.values.assign(labels.data<float>(), labels.data<float>() + labels.numel());
   } else {
     for (int64_t v : labels.to_i64()) c.targets.labels.push_back(static_cast<int32_t>(v));
@@ -104,7 +110,7 @@ TEST_P(TrainAgainstTorch, LossAndEveryGradient) {
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, TrainAgainstTorch,
                          ::testing::Values("ernie_relu_seqcls_task", "bert_gelu_multilabel", "bert_gelu_new_regression",
-                                           "ernie_relu_pair"));
+                                           "ernie_relu_pair", "bert_gelu_mlm", "ernie_relu_pretraining"));
 
 // A tiny model initialized from a seed, for the checks that need no reference data.
 Case tiny_case(Activation act = Activation::Gelu) {
@@ -320,9 +326,20 @@ TEST(TrainModel, GradientsAccumulateAndZero) {
 
 TEST(TrainModel, RefusesWhatItCannotTrain) {
   Case c = tiny_case();
+  Config qa = c.cfg;
+  qa.architectures = {"BertForQuestionAnswering"};
+  EXPECT_THROW(TrainableModel(qa, init_parameters(qa, 1)), Error);
+  // A masked LM trains, but wants a label per token (-100: not predicted) and labels in the vocabulary.
   Config mlm = c.cfg;
   mlm.architectures = {"BertForMaskedLM"};
-  EXPECT_THROW(TrainableModel(mlm, init_parameters(mlm, 1)), Error);
+  TrainableModel lm(mlm, init_parameters(mlm, 1));
+  Targets few;
+  few.labels = {-100, 3};
+  EXPECT_THROW(lm.forward_backward(c.batch, few, no_dropout()), Error);
+  Targets outside;
+  outside.labels.assign(static_cast<size_t>(c.batch.tokens()), -100);
+  outside.labels[1] = static_cast<int32_t>(mlm.vocab_size);
+  EXPECT_THROW(lm.forward_backward(c.batch, outside, no_dropout()), Error);
   TrainableModel m(c.cfg, c.params);
   Targets bad;
   bad.labels = {0, 5, 1};   // 5 is not a label

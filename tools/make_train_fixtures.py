@@ -13,6 +13,8 @@ Losses, as transformers' heads compute them:
   single_label_classification  CrossEntropyLoss (mean over B) on logits [B, N] and labels [B] int64
   multi_label_classification   BCEWithLogitsLoss (mean over B*N) on logits [B, N], labels [B, N] float32
   regression                   MSELoss on logits.squeeze() and labels.squeeze() (num_labels 1), labels [B, 1] float32
+  mlm                          CrossEntropyLoss(ignore_index=-100) over logits [B*L, V] and mlm_labels [B, L] int64
+  pretraining                  mlm + CrossEntropyLoss on seq_relationship_logits [B, 2] and next_sentence_label [B]
 
 Files (all little-endian safetensors):
   batch.safetensors  input_ids, attention_mask, token_type_ids [B, L] int64, right-padded to the longest
@@ -59,6 +61,10 @@ CASES = {
                                      lengths=[6, 10, 3], pair=False, extra={}),
     "ernie_relu_pair": dict(mt="ernie", act="relu", labels=2, problem="single_label_classification",
                             lengths=[10, 14, 8, 13], pair=True, extra=dict(use_task_id=False)),
+    "bert_gelu_mlm": dict(mt="bert", act="gelu", labels=0, problem="mlm", head="ForMaskedLM",
+                          lengths=[9, 6, 12], pair=False, extra={}),
+    "ernie_relu_pretraining": dict(mt="ernie", act="relu", labels=0, problem="pretraining", head="ForPreTraining",
+                                   lengths=[8, 11, 7, 10], pair=True, extra=dict(use_task_id=False)),
 }
 
 WHAT = {
@@ -66,13 +72,15 @@ WHAT = {
     "bert_gelu_multilabel": "BERT, gelu (erf), multi-label [4]: BCE with logits over B*N, B=4 rows of 9/4/11/6",
     "bert_gelu_new_regression": "BERT, gelu_new, regression (num_labels 1): MSE, B=3 rows of 6/10/3",
     "ernie_relu_pair": "ERNIE without task ids, relu, sentence pairs ([CLS] a [SEP] b [SEP], types 0/1), 2 labels, B=4",
+    "bert_gelu_mlm": "BERT masked LM, gelu, tied decoder, ~30% of the tokens predicted (labels -100 elsewhere), B=3",
+    "ernie_relu_pretraining": "ERNIE ForPreTraining, relu, pairs: masked LM (tied) + next-sentence cross-entropy, B=4",
 }
 
 
 def make_config(spec: dict) -> dict:
     n = spec["labels"]
     cfg = {
-        "architectures": [ARCH_PREFIX[spec["mt"]] + "ForSequenceClassification"],
+        "architectures": [ARCH_PREFIX[spec["mt"]] + spec.get("head", "ForSequenceClassification")],
         "attention_probs_dropout_prob": 0.1,
         "classifier_dropout": None,
         "hidden_act": spec["act"],
@@ -97,6 +105,9 @@ def make_config(spec: dict) -> dict:
         cfg["use_task_id"] = False
         cfg["task_type_vocab_size"] = 3
     cfg.update(spec["extra"])
+    if spec["problem"] in ("mlm", "pretraining"):
+        for k in ("id2label", "label2id", "problem_type"):
+            del cfg[k]
     return dict(sorted(cfg.items()))
 
 
@@ -134,6 +145,17 @@ def make_batch(cfg: dict, spec: dict) -> dict[str, torch.Tensor]:
     if cfg.get("use_task_id"):
         out["task_type_ids"] = task
     N = spec["labels"]
+    if spec["problem"] in ("mlm", "pretraining"):
+        # ~30% of each row's non-special tokens predicted (at least one), random targets
+        labels = torch.full((B, L), -100, dtype=torch.long)
+        for b, n in enumerate(lengths):
+            for i in range(1, n - 1):
+                if ids[b, i] != sep_id and (torch.rand(()) < 0.3 or i == 1):
+                    labels[b, i] = int(torch.randint(0, cfg["vocab_size"], ()))
+        out["mlm_labels"] = labels
+        if spec["problem"] == "pretraining":
+            out["next_sentence_label"] = torch.randint(0, 2, (B,))
+        return out
     if spec["problem"] == "single_label_classification":
         out["labels"] = torch.randint(0, N, (B,))
     elif spec["problem"] == "multi_label_classification":
@@ -143,7 +165,14 @@ def make_batch(cfg: dict, spec: dict) -> dict[str, torch.Tensor]:
     return out
 
 
-def loss_of(problem: str, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+def loss_of(problem: str, out: dict, batch: dict) -> torch.Tensor:
+    logits = out["logits"]
+    if problem in ("mlm", "pretraining"):
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), batch["mlm_labels"].reshape(-1), ignore_index=-100)
+        if problem == "pretraining":
+            loss = loss + F.cross_entropy(out["seq_relationship_logits"], batch["next_sentence_label"])
+        return loss
+    labels = batch["labels"]
     if problem == "single_label_classification":
         return F.cross_entropy(logits, labels)
     if problem == "multi_label_classification":
@@ -164,12 +193,12 @@ def generate(name: str) -> str:
     ref.w = {k: torch.tensor(v.numpy(), dtype=torch.float64, requires_grad=True) for k, v in weights.items()}
 
     def loss_fn():
-        return loss_of(spec["problem"], ref.forward(*args, grad=True)["logits"], batch["labels"])
+        return loss_of(spec["problem"], ref.forward(*args, grad=True), batch)
 
     out = ref.forward(*args, grad=True)
     diff = float((out["logits"].detach() - logits32.double()).abs().max())
     assert diff < 1e-5, (name, "float64 forward vs float32 reference", diff)
-    loss = loss_of(spec["problem"], out["logits"], batch["labels"])
+    loss = loss_of(spec["problem"], out, batch)
     loss.backward()
     grads = {}
     for k, p in ref.w.items():

@@ -1,7 +1,8 @@
 // A model being trained: fp32 parameters in one allocation, their gradients in a second of the
 // same layout, the training forward pass (dropout, saved activations) and the hand-written
 // backward pass. Heads that train: sequence classification (single-label, multi-label,
-// regression, as transformers' problem_type) and token classification; absolute positions.
+// regression, as transformers' problem_type), token classification, masked LM (tied decoder) and
+// pre-training (masked LM + next-sentence / sentence-order); absolute positions.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -19,11 +20,13 @@ namespace ernie {
 namespace train { struct Engine; }
 
 // What a batch should predict. Sequence classification: `labels` [B] (single-label) or
-// `values` [B, N] (multi-label 0/1 targets, regression values). Token classification:
-// `labels` [T] over the packed tokens, -100 = ignored (as transformers).
+// `values` [B, N] (multi-label 0/1 targets, regression values). Token classification and masked
+// LM: `labels` [T] over the packed tokens, -100 = ignored (as transformers). Pre-training adds
+// `sentence_labels` [B] (next sentence / sentence order: 0 or 1).
 struct Targets {
   std::vector<int32_t> labels;
   std::vector<float> values;
+  std::vector<int32_t> sentence_labels;
 };
 
 struct StepOptions {
@@ -41,7 +44,7 @@ struct StepOptions {
 
 struct StepResult {
   double loss = 0;         // mean loss of the batch
-  Tensor logits;           // [B, N] or [T, N]
+  Tensor logits;           // [B, N] or [T, N]; masked LM: [K, V] for the K masked tokens
 };
 
 class TrainableModel {

@@ -4,6 +4,7 @@
 // structs bound to the gradient buffer (every pointer there is writable: see grad()).
 #pragma once
 #include <cstdint>
+#include <vector>
 
 #include "ernie/batch.h"
 #include "ernie/config.h"
@@ -82,5 +83,24 @@ void heads_backward(const Config& cfg, const model::HeadW& w, const model::HeadW
                     const HeadCache& c, float* dx, float* scratch, const Dropout& d);
 // Rows of logits: B, or T for token classification.
 int64_t logit_rows(const Config& cfg, const Batch& batch);
+
+// ---- pre-training heads (lm_heads_train.cc) ---------------------------------------------------
+// Sized per batch by its K masked tokens (the decoder's K x V logits dominate).
+struct LmCache {
+  std::vector<int64_t> rows;       // [K] packed token index of each masked token
+  std::vector<int32_t> labels;     // [K]
+  std::vector<float> x, pre, act, h;   // [K, H]: gathered input, transform before/after act, LayerNorm out
+  std::vector<float> mean, rstd;   // [K]
+  std::vector<float> logits, dlogits;  // [K, V]
+  std::vector<float> pre_grad, x_grad; // backward scratch [K, H]
+  std::vector<float> first, pooled_pre, pooled, nsp_logits, nsp_dlogits;   // ForPreTraining: [B, H], [B, 2]
+};
+bool is_lm_head(const Config& cfg);   // MaskedLM or PreTraining
+// Targets: labels [T] (-100: not predicted) and, for PreTraining, sentence_labels [B].
+double lm_heads_forward(const Config& cfg, const model::HeadW& w, const Batch& batch, const float* x, const Targets& t,
+                        LmCache& c, float loss_scale);
+// dx[T, H] overwritten: the masked rows' and (ForPreTraining) the first tokens' gradients.
+void lm_heads_backward(const Config& cfg, const model::HeadW& w, const model::HeadW& g, const Batch& batch,
+                       LmCache& c, float* dx);
 
 }  // namespace ernie::train

@@ -27,6 +27,7 @@ struct Engine {
   std::vector<LayerCache> caches;  // one per layer, or one reused (recompute)
   float* recompute_out = nullptr;  // [T, H] the recomputed layer's output (discarded)
   HeadCache head{};
+  LmCache lm;                      // pre-training heads
   float *dx_a = nullptr, *dx_b = nullptr, *head_scratch = nullptr;   // [T, H], [T, H], [2B, H]
   LayerScratch scratch{};
 
@@ -86,13 +87,17 @@ struct Engine {
     embeddings_forward(cfg, w.embeddings, batch, xs[0], emb, d);
     for (int64_t l = 0; l < cfg.num_hidden_layers; ++l)
       encoder_layer_forward(cfg, w.layers[l], batch, xs[l], xs[l + 1], cache(l), d, l);
+    if (is_lm_head(cfg)) return lm_heads_forward(cfg, w.head, batch, xs.back(), t, lm, scale);
     return heads_forward(cfg, w.head, batch, xs.back(), t, head, d, scale);
   }
 
   // `ready` hears of each gradient group as it is finished (TrainableModel::gradient_groups).
   void backward(const Batch& batch, const Dropout& d, const std::function<void(size_t)>& ready) {
     const int64_t L = cfg.num_hidden_layers;
-    heads_backward(cfg, w.head, g.head, batch, head, dx_a, head_scratch, d);
+    if (is_lm_head(cfg))
+      lm_heads_backward(cfg, w.head, g.head, batch, lm, dx_a);
+    else
+      heads_backward(cfg, w.head, g.head, batch, head, dx_a, head_scratch, d);
     if (ready) ready(0);
     for (int64_t l = L - 1; l >= 0; --l) {
       if (recompute_out) encoder_layer_forward(cfg, w.layers[l], batch, xs[l], recompute_out, cache(l), d, l);
@@ -109,8 +114,9 @@ struct Engine {
 
 namespace {
 void check_trainable(const Config& cfg) {
-  if (cfg.head() != Head::SequenceClassification && cfg.head() != Head::TokenClassification)
-    throw Error("training supports sequence and token classification models, not " + cfg.class_name());
+  if (cfg.head() != Head::SequenceClassification && cfg.head() != Head::TokenClassification && !train::is_lm_head(cfg))
+    throw Error("training supports sequence and token classification, masked-LM and pre-training models, not " +
+                cfg.class_name());
   if (cfg.position_kind == PositionKind::RelativeKey || cfg.position_kind == PositionKind::RelativeKeyQuery)
     throw Error("training supports absolute and sinusoidal position embeddings, not relative ones");
   if (cfg.head() == Head::SequenceClassification && cfg.model_type != ModelType::Roberta && !has_pooler(cfg))
@@ -191,6 +197,12 @@ train::Dropout dropout_of(const Config& cfg, const StepOptions& o) {
 }
 
 Tensor logits_of(const train::Engine& e, const Config& cfg, const Batch& batch) {
+  if (train::is_lm_head(cfg)) {   // the masked tokens' vocabulary logits
+    const int64_t K = static_cast<int64_t>(e.lm.rows.size());
+    Tensor t = Tensor::empty(DType::F32, {K, cfg.vocab_size});
+    if (K > 0) std::memcpy(t.raw(), e.lm.logits.data(), t.nbytes());
+    return t;
+  }
   const int64_t rows = train::logit_rows(cfg, batch), N = cfg.num_labels();
   Tensor t = Tensor::empty(DType::F32, {rows, N});
   std::memcpy(t.raw(), e.head.logits, t.nbytes());
