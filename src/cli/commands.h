@@ -20,6 +20,7 @@ void add_convert_command(CLI::App& app);   // cmd_convert.cc
 void add_train_command(CLI::App& app);     // cmd_train.cc
 void add_serve_command(CLI::App& app);     // cmd_serve.cc
 void add_pipeline_command(CLI::App& app);  // cmd_pipeline.cc
+void add_pretrain_command(CLI::App& app);  // cmd_pretrain.cc
 
 // Sets GOMP_SPINCOUNT=0 and re-executes the program unless a policy was chosen (openmp_env.cc).
 void tune_openmp_waiting(char** argv);

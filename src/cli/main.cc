@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   ernie::cli::add_train_command(app);
   ernie::cli::add_serve_command(app);
   ernie::cli::add_pipeline_command(app);
+  ernie::cli::add_pretrain_command(app);
   // Under MPI an error names its rank and ends the whole job: the other ranks may be waiting in a
   // collective for this one.
   const std::string where = comm.size() > 1 ? "rank " + std::to_string(comm.rank()) + ": " : "";

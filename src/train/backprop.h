@@ -94,6 +94,7 @@ struct LmCache {
   std::vector<float> logits, dlogits;  // [K, V]
   std::vector<float> pre_grad, x_grad; // backward scratch [K, H]
   std::vector<float> first, pooled_pre, pooled, nsp_logits, nsp_dlogits;   // ForPreTraining: [B, H], [B, 2]
+  double sentence_loss = 0;
 };
 bool is_lm_head(const Config& cfg);   // MaskedLM or PreTraining
 // Targets: labels [T] (-100: not predicted) and, for PreTraining, sentence_labels [B].

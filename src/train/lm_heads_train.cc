@@ -64,7 +64,9 @@ double lm_heads_forward(const Config& cfg, const model::HeadW& w, const Batch& b
     kernels::linear(c.pooled.data(), w.seq_relationship.w, w.seq_relationship.b, c.nsp_logits.data(), B, H, 2);
     for (int32_t l : t.sentence_labels)
       if (l < 0 || l > 1) throw Error("sentence label " + std::to_string(l) + " is not 0 or 1");
-    loss += kernels::cross_entropy(c.nsp_logits.data(), t.sentence_labels.data(), c.nsp_dlogits.data(), B, 2, loss_scale);
+    c.sentence_loss =
+        kernels::cross_entropy(c.nsp_logits.data(), t.sentence_labels.data(), c.nsp_dlogits.data(), B, 2, loss_scale);
+    loss += c.sentence_loss;
   }
   return loss;
 }

@@ -196,6 +196,13 @@ train::Dropout dropout_of(const Config& cfg, const StepOptions& o) {
   return d;
 }
 
+void sentence_outputs(const train::Engine& e, const Config& cfg, const Batch& batch, StepResult& r) {
+  if (cfg.head() != Head::PreTraining) return;
+  r.sentence_logits = Tensor::empty(DType::F32, {batch.rows, 2});
+  std::memcpy(r.sentence_logits.raw(), e.lm.nsp_logits.data(), r.sentence_logits.nbytes());
+  r.sentence_loss = e.lm.sentence_loss;
+}
+
 Tensor logits_of(const train::Engine& e, const Config& cfg, const Batch& batch) {
   if (train::is_lm_head(cfg)) {   // the masked tokens' vocabulary logits
     const int64_t K = static_cast<int64_t>(e.lm.rows.size());
@@ -216,6 +223,7 @@ StepResult TrainableModel::forward_backward(const Batch& batch, const Targets& t
   StepResult r;
   r.loss = engine_->forward(batch, targets, d, o.loss_scale);
   r.logits = logits_of(*engine_, *cfg_, batch);
+  sentence_outputs(*engine_, *cfg_, batch, r);
   engine_->backward(batch, d, o.on_gradients_ready);
   return r;
 }
@@ -227,6 +235,7 @@ StepResult TrainableModel::evaluate(const Batch& batch, const Targets& targets) 
   StepResult r;
   r.loss = engine_->forward(batch, targets, dropout_of(*cfg_, o), 1.0f);
   r.logits = logits_of(*engine_, *cfg_, batch);
+  sentence_outputs(*engine_, *cfg_, batch, r);
   return r;
 }
 
