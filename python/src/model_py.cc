@@ -1,5 +1,5 @@
-// ernie.Model and the model-folder commands (init, convert, quantize) over include/ernie/model.h,
-// doing what src/cli/cmd_{run,init,convert,quantize}.cc do with the same library calls.
+// ernie.Model and the model-folder commands (init, convert, quantize) over include/ernie/model.h
+// and include/ernie/model_folder.h: what `ernie run/init/convert/quantize` do.
 #include <filesystem>
 
 #include "common.h"
@@ -7,8 +7,7 @@
 #include "ernie/config.h"
 #include "ernie/init.h"
 #include "ernie/model.h"
-#include "ernie/safetensors.h"
-#include "kernels/kernels.h"
+#include "ernie/model_folder.h"
 
 namespace ernie::py_detail {
 
@@ -107,46 +106,16 @@ py::object forward(const PyModel& self, const py::object& input_ids, const py::o
   return model_output(d);
 }
 
-bool is_tokenizer_file(const std::string& name) {
-  // The files `ernie convert` copies beside the weights (src/cli/cmd_convert.cc).
-  static const char* kNames[] = {"vocab.txt",         "vocab.json",           "merges.txt",
-                                 "tokenizer.json",    "tokenizer_config.json", "special_tokens_map.json",
-                                 "added_tokens.json", "sentencepiece.bpe.model", "spm.model",
-                                 "vocab.plain.txt",   "sentencepiece.model"};
-  for (const char* n : kNames)
-    if (name == n) return true;
-  return false;
-}
-
-// `ernie convert`'s writing half: config.json + model.safetensors (+ the source's tokenizer files).
-void save_model(const Model& model, const fs::path& src, const fs::path& dst, const std::string& dtype_name_,
-                const std::string& to) {
-  DType dtype;
-  if (dtype_name_ == "f32") dtype = DType::F32;
-  else if (dtype_name_ == "f16") dtype = DType::F16;
-  else if (dtype_name_ == "bf16") dtype = DType::BF16;
-  else throw Error("dtype must be f32, f16 or bf16, not '" + dtype_name_ + "'");
-  if (to != "hf" && to != "paddle") throw Error("format must be hf or paddle, not '" + to + "'");
-  const bool to_paddle = to == "paddle";
-  std::error_code ec;
-  if (fs::exists(dst, ec) && !fs::is_directory(dst, ec)) throw Error(dst.string() + ": exists and is not a folder");
-  if (!src.empty() && fs::exists(dst, ec) && fs::equivalent(src, dst, ec))
-    throw Error("the destination must differ from the folder the model was loaded from");
-  const Config& cfg = model.config();
-  std::map<std::string, Tensor> tensors;
-  for (const auto& [name, t] : model.parameters()) tensors[name] = dtype == DType::F32 ? t : t.to(dtype);
-  if (to_paddle) tensors = hf_to_paddle(tensors, cfg);
-  fs::create_directories(dst, ec);
-  if (ec) throw Error(dst.string() + ": cannot create folder: " + ec.message());
-  save_config(cfg, dst / "config.json", to_paddle ? ConfigSource::PaddleNLP : ConfigSource::HuggingFace);
-  write_safetensors(dst / "model.safetensors", tensors, {{"format", to_paddle ? "np" : "pt"}});
-  if (src.empty()) return;
-  for (const auto& entry : fs::directory_iterator(src)) {
-    const std::string name = entry.path().filename().string();
-    if (!entry.is_regular_file() || !is_tokenizer_file(name)) continue;
-    fs::copy_file(entry.path(), dst / name, fs::copy_options::overwrite_existing, ec);
-    if (ec) throw Error((dst / name).string() + ": cannot copy: " + ec.message());
-  }
+// `ernie convert`'s options, then ernie::save_model_folder.
+void save_model(const Model& model, const fs::path& src, const fs::path& dst, const std::string& dtype,
+                const std::string& format) {
+  DType d;
+  if (dtype == "f32") d = DType::F32;
+  else if (dtype == "f16") d = DType::F16;
+  else if (dtype == "bf16") d = DType::BF16;
+  else throw Error("dtype must be f32, f16 or bf16, not '" + dtype + "'");
+  if (format != "hf" && format != "paddle") throw Error("format must be hf or paddle, not '" + format + "'");
+  save_model_folder(model, dst, d, format == "paddle" ? WeightLayout::Paddle : WeightLayout::HuggingFace, src);
 }
 
 std::vector<std::string> unused_notes(const Model& m, const char* suffix) {
@@ -169,42 +138,6 @@ PyModel load(const py::object& dir_obj, const std::optional<std::string>& dtype,
   return m;
 }
 
-bool is_encoder_linear(const std::string& name) {
-  // The weights `ernie quantize` stores as int8 (src/cli/cmd_quantize.cc).
-  static const char* kSuffixes[] = {"attention.self.query.weight", "attention.self.key.weight",
-                                    "attention.self.value.weight", "attention.output.dense.weight",
-                                    "intermediate.dense.weight",   "output.dense.weight"};
-  if (name.find("encoder.layer.") == std::string::npos) return false;
-  for (const char* s : kSuffixes) {
-    const std::string suf = s;
-    if (name.size() >= suf.size() && name.compare(name.size() - suf.size(), suf.size(), suf) == 0) return true;
-  }
-  return false;
-}
-
-void quantize(const fs::path& src, const fs::path& dst) {
-  const Model model = Model::load(src);
-  if (model.compute_type() == ComputeType::Int8) throw Error(src.string() + " is already an int8 checkpoint");
-  std::map<std::string, Tensor> out;
-  for (const auto& [name, t] : model.parameters()) {
-    if (is_encoder_linear(name) && t.rank() == 2) {
-      const int64_t N = t.dim(0), K = t.dim(1);
-      Tensor q = Tensor::empty(DType::I8, {N, K});
-      Tensor scale = Tensor::empty(DType::F32, {N});
-      kernels::quantize_weights(t.data<float>(), K, N, q.data<int8_t>(), scale.data<float>());
-      out[name] = q;
-      out[name + "_scale"] = scale;
-    } else {
-      out[name] = t;
-    }
-  }
-  fs::create_directories(dst);
-  save_config(model.config(), dst / "config.json", ConfigSource::HuggingFace);
-  write_safetensors(dst / "model.safetensors", out, {{"format", "pt"}, {"ernie_quantization", "int8-dynamic"}});
-  if (fs::exists(src / "vocab.txt"))
-    fs::copy_file(src / "vocab.txt", dst / "vocab.txt", fs::copy_options::overwrite_existing);
-}
-
 // `ernie init`: config.json + model.safetensors (+ vocab.txt) of a freshly initialized model.
 std::string init(const py::object& config, const py::object& out, uint64_t seed, const py::object& vocab,
                  const std::string& style, bool strict) {
@@ -222,18 +155,9 @@ std::string init(const py::object& config, const py::object& out, uint64_t seed,
   }
   warn(warnings);
   const fs::path dir = path_arg(out);
-  const std::string vocab_path = vocab.is_none() ? "" : path_arg(vocab);
+  const fs::path vocab_path = vocab.is_none() ? fs::path() : fs::path(path_arg(vocab));
   py::gil_scoped_release nogil;
-  // Name the architecture so that transformers builds the same head from the folder.
-  if (cfg.architectures.empty()) cfg.architectures = {cfg.class_name()};
-  const auto params = init_parameters(cfg, seed, style == "paddle" ? InitStyle::PaddleNLP : InitStyle::HuggingFace);
-  fs::create_directories(dir);
-  save_config(cfg, dir / "config.json", ConfigSource::HuggingFace);
-  write_safetensors(dir / "model.safetensors", params, {{"format", "pt"}});
-  if (!vocab_path.empty()) {
-    if (!fs::is_regular_file(vocab_path)) throw Error("vocab file " + vocab_path + " does not exist");
-    fs::copy_file(vocab_path, dir / "vocab.txt", fs::copy_options::overwrite_existing);
-  }
+  init_model_folder(cfg, dir, seed, style == "paddle" ? InitStyle::PaddleNLP : InitStyle::HuggingFace, vocab_path);
   return dir.string();
 }
 
@@ -302,7 +226,7 @@ void bind_model(py::module_& m) {
       [](const py::object& src, const py::object& dst) {
         const fs::path s = path_arg(src), d = path_arg(dst);
         py::gil_scoped_release nogil;
-        quantize(s, d);
+        quantize_model_folder(Model::load(s), d, s);
         return d.string();
       },
       py::arg("src"), py::arg("dst"), "`ernie quantize --model SRC --out DST`: an int8 checkpoint");

@@ -43,6 +43,10 @@ def test_model_input_errors(model):
         model(np.zeros((0, 4), dtype=np.int64))
     with pytest.raises(TypeError):
         model(np.array([["a", "b"]]))
+    with pytest.raises(ValueError, match="big-endian"):
+        model(ids.astype(">i8"))
+    with pytest.raises(ValueError, match="input_ids is required"):
+        model(None)
     assert isinstance(model(ids.astype(np.int32)), ernie.ModelOutput)  # and still usable
 
 
@@ -58,6 +62,11 @@ def test_load_errors(tmp_path):
         ernie.Config.from_file(tmp_path / "config.json")
     with pytest.raises(ernie.ErnieError):
         ernie.Config.from_file(tmp_path / "nothing.json")
+    cfg = ernie.Config.from_file(CASE)
+    with pytest.raises(KeyError):
+        cfg["hiden_size"]
+    with pytest.raises(ValueError, match="format must be"):
+        cfg.save(tmp_path / "c.json", format="onnx")
 
 
 def test_tokenizer_errors(tok, tmp_path):

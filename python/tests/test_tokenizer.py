@@ -143,3 +143,23 @@ def test_threads_agree_with_sequential():
         t.join()
     for r in results:
         np.testing.assert_array_equal(r, want)
+
+
+def test_tokenizer_json_equals_cli(tmp_path):
+    vocab = (FIXTURES / "ner" / "vocab.txt").read_text().split("\n")[:-1]
+    doc = {"version": "1.0",
+           "normalizer": {"type": "BertNormalizer", "lowercase": False, "clean_text": True},
+           "pre_tokenizer": {"type": "BertPreTokenizer"},
+           "post_processor": {"type": "BertProcessing", "cls": ["[CLS]", 2], "sep": ["[SEP]", 3]},
+           "model": {"type": "WordPiece", "unk_token": "[UNK]", "vocab": {t: i for i, t in enumerate(vocab)}}}
+    (tmp_path / "tokenizer.json").write_text(json.dumps(doc))
+    texts = ["the config.json", "The Config", "visited gdansk on tuesday"]
+    want = cli_tokenize(tmp_path, tmp_path, texts)  # --model DIR reads its tokenizer.json
+    for source in (tmp_path / "tokenizer.json", tmp_path):
+        tok = ernie.Tokenizer.from_file(source)
+        assert not tok.do_lower_case
+        assert as_list(tok(texts)["input_ids"]) == [w["input_ids"] for w in want]
+    doc["model"]["type"] = "BPE"
+    (tmp_path / "tokenizer.json").write_text(json.dumps(doc))
+    with pytest.raises(ernie.ErnieError, match="'BPE' is not supported"):
+        ernie.Tokenizer.from_file(tmp_path / "tokenizer.json")
