@@ -61,7 +61,7 @@ std::optional<Truncation> parse_truncation(const py::object& t, bool has_max_len
 }
 
 EncodeOptions encode_options(const py::object& padding, const py::object& truncation, std::optional<int64_t> max_length,
-                             bool add_special_tokens) {
+                             bool add_special_tokens, std::optional<int64_t> pad_to_multiple_of = std::nullopt) {
   if (max_length && *max_length <= 0) throw py::value_error("max_length must be positive, got " + std::to_string(*max_length));
   EncodeOptions o;
   o.add_special_tokens = add_special_tokens;
@@ -71,6 +71,10 @@ EncodeOptions encode_options(const py::object& padding, const py::object& trunca
   // The library's max_length both truncates and pads; padding to it without truncating is not offered.
   if (o.padding == Padding::MaxLength && !trunc)
     throw py::value_error("padding='max_length' needs truncation (rows longer than max_length would stay longer)");
+  if (pad_to_multiple_of) {
+    if (*pad_to_multiple_of <= 0) throw py::value_error("pad_to_multiple_of must be positive");
+    o.pad_to_multiple_of = static_cast<size_t>(*pad_to_multiple_of);
+  }
   if (trunc && max_length) {
     o.truncation = *trunc;
     o.max_length = static_cast<size_t>(*max_length);
@@ -120,8 +124,13 @@ py::array stack(const py::list& rows) { return py::module_::import("numpy").attr
 
 py::dict call(const PyTokenizer& self, const py::object& text, const py::object& text_pair, const py::object& padding,
               const py::object& truncation, std::optional<int64_t> max_length, bool return_offsets_mapping,
-              bool add_special_tokens, bool return_special_tokens_mask) {
-  const EncodeOptions o = encode_options(padding, truncation, max_length, add_special_tokens);
+              bool add_special_tokens, bool return_special_tokens_mask, const py::object& return_tensors,
+              std::optional<int64_t> pad_to_multiple_of) {
+  // Arrays are always NumPy; "np" is accepted for code written for transformers.
+  if (!return_tensors.is_none() && !(py::isinstance<py::str>(return_tensors) && return_tensors.cast<std::string>() == "np"))
+    throw py::value_error("return_tensors: only None or 'np' (outputs are NumPy arrays; torch.from_numpy(x) "
+                          "wraps one without a copy)");
+  const EncodeOptions o = encode_options(padding, truncation, max_length, add_special_tokens, pad_to_multiple_of);
   const Texts a = read_texts(text, "text");
   Texts b;
   const bool pair = !text_pair.is_none();
@@ -205,13 +214,15 @@ void bind_tokenizer(py::module_& m) {
       .def("__call__", &call, py::arg("text"), py::arg("text_pair") = py::none(), py::kw_only(),
            py::arg("padding") = false, py::arg("truncation") = py::none(), py::arg("max_length") = py::none(),
            py::arg("return_offsets_mapping") = false, py::arg("add_special_tokens") = true,
-           py::arg("return_special_tokens_mask") = false)
+           py::arg("return_special_tokens_mask") = false, py::arg("return_tensors") = py::none(),
+           py::arg("pad_to_multiple_of") = py::none())
       .def(
           "encode",
           [](const PyTokenizer& self, const py::object& text, const py::object& text_pair, bool add_special_tokens,
              const py::object& truncation, std::optional<int64_t> max_length) {
             if (!PyUnicode_Check(text.ptr())) throw py::type_error("encode takes one str (use __call__ for batches)");
-            py::dict d = call(self, text, text_pair, py::bool_(false), truncation, max_length, false, add_special_tokens, false);
+            py::dict d = call(self, text, text_pair, py::bool_(false), truncation, max_length, false, add_special_tokens,
+                              false, py::none(), std::nullopt);
             return d["input_ids"].attr("tolist")();
           },
           py::arg("text"), py::arg("text_pair") = py::none(), py::kw_only(), py::arg("add_special_tokens") = true,

@@ -90,6 +90,9 @@ def test_tokenizer_errors(tok, tmp_path):
         tok(["a", 3])
     with pytest.raises(ValueError, match="text_pair must match text"):
         tok(["a", "b"], ["c"])
+    with pytest.raises(ValueError, match="return_tensors"):
+        tok("a", return_tensors="pt")
+    assert tok("a", return_tensors="np")["input_ids"].tolist() == tok.encode("a")
     with pytest.raises(ValueError, match="empty list"):
         tok([])
     with pytest.raises(UnicodeEncodeError):

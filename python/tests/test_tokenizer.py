@@ -163,3 +163,14 @@ def test_tokenizer_json_equals_cli(tmp_path):
     (tmp_path / "tokenizer.json").write_text(json.dumps(doc))
     with pytest.raises(ernie.ErnieError, match="'BPE' is not supported"):
         ernie.Tokenizer.from_file(tmp_path / "tokenizer.json")
+
+
+def test_pad_to_multiple_of():
+    tok = ernie.Tokenizer.from_file(FIXTURES / "ner" / "vocab.txt")
+    plain = tok(TEXTS)["input_ids"]
+    got = tok(TEXTS, padding=True, pad_to_multiple_of=8)
+    longest = max(len(r) for r in plain)
+    assert got["input_ids"].shape == (len(TEXTS), -(-longest // 8) * 8)
+    for row, mask, want in zip(got["input_ids"], got["attention_mask"], plain):
+        assert row[:len(want)].tolist() == want.tolist() and mask.sum() == len(want)
+        assert (row[len(want):] == tok.pad_token_id).all()
