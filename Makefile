@@ -2,7 +2,7 @@
 BUILD ?= build
 JOBS ?= $(shell nproc)
 
-.PHONY: deps build test demo clean fuzz-build fuzz-smoke fuzz
+.PHONY: deps build test demo clean python fuzz-build fuzz-smoke fuzz
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 600
 FUZZ_TARGETS = fuzz_safetensors fuzz_pickle fuzz_torch_zip
@@ -16,6 +16,12 @@ build: deps
 
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# The Python extension in place: PYTHONPATH=python /usr/bin/python3 -c "import ernie" (docs/PYTHON.md).
+python: deps
+	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DERNIE_PYTHON=ON >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS) --target _ernie
+	@cp $(BUILD)/python/ernie/_ernie*.so python/ernie/
 
 demo: build
 	@bash scripts/demo.sh $(BUILD)/bin/ernie

@@ -52,6 +52,9 @@ struct TrainOptions {
   // Exchange only the word-embedding rows the ranks' batches touched: on | off | auto (on when
   // the ranks span several machines).
   std::string sparse_embedding_grads = "auto";
+  // Asked on rank 0 after each epoch (its metrics line sent, its checkpoint saved): true ends
+  // training there, on every rank (the Python package's epoch callback).
+  std::function<bool()> stop_requested;
 };
 
 // Runs training. Each finished epoch's metrics go to `epoch_json` as one JSON line (also appended

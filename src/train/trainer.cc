@@ -323,6 +323,14 @@ void run_training(const TrainOptions& o, const std::function<void(const std::str
       write_file_atomic(o.out / "training_curves.svg", training_curves_svg(curves_of(hist, o)));
     }
     save_state(o, model, opt, step, hist, fp, comm);
+    if (o.stop_requested) {
+      int64_t stop = root && o.stop_requested() ? 1 : 0;
+      comm.allreduce_sum(&stop, 1);   // every rank leaves the loop together
+      if (stop) {
+        log("stopped after epoch " + std::to_string(epoch) + " at the caller's request");
+        break;
+      }
+    }
     if (o.early_stop_patience > 0 && hist.bad_epochs >= o.early_stop_patience) {
       log("early stop: no improvement for " + std::to_string(hist.bad_epochs) + " epochs (best: epoch " +
           std::to_string(hist.best_epoch) + ")");
