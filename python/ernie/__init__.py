@@ -35,13 +35,15 @@ from ._ernie import (  # noqa: E402  (the environment above must be set first)
     ConfigError,
     ErnieError,
     Model,
+    Pipeline,
     Tokenizer,
     __version__,
     convert,
     init,
+    pipeline,
     quantize,
     train,
 )
 
-__all__ = ["Config", "ConfigError", "ErnieError", "Model", "ModelOutput", "Tokenizer", "convert", "init",
-           "quantize", "train", "__version__"]
+__all__ = ["Config", "ConfigError", "ErnieError", "Model", "ModelOutput", "Pipeline", "Tokenizer", "convert", "init",
+           "pipeline", "quantize", "train", "__version__"]

@@ -73,5 +73,6 @@ void bind_tokenizer(py::module_& m);
 void bind_config(py::module_& m);
 void bind_model(py::module_& m);
 void bind_train(py::module_& m);
+void bind_pipeline(py::module_& m);
 
 }  // namespace ernie::py_detail

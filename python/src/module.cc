@@ -30,4 +30,5 @@ PYBIND11_MODULE(_ernie, m) {
   bind_config(m);
   bind_model(m);
   bind_train(m);
+  bind_pipeline(m);
 }

@@ -25,4 +25,9 @@ nlohmann::json to_json(const std::vector<std::vector<MaskFill>>& per_mask);
 nlohmann::json to_json(const std::vector<RerankHit>& hits, bool with_text);
 nlohmann::json to_json(const SequenceOutput& v);   // [H] for one row, [[...], ...] for several
 
+// transformers' pipeline call (call.cc): `inputs` in the task's Python forms (a text or a list;
+// {"text", "text_pair"}; {"question", "context"}; {"query", "texts"}), `params` its keyword
+// arguments; the result in transformers' shapes (one input: its result; a list: a list).
+nlohmann::json call(const Engine& e, Task task, const nlohmann::json& inputs, const nlohmann::json& params);
+
 }  // namespace ernie::pipeline
