@@ -15,7 +15,7 @@
 #include "ernie/config.h"
 #include "ernie/error.h"
 #include "ernie/model.h"
-#include "ernie/safetensors.h"
+#include "ernie/model_folder.h"
 
 namespace fs = std::filesystem;
 
@@ -26,16 +26,6 @@ struct ConvertOptions {
   std::string model, out, dtype = "f32", to = "hf";
 };
 
-bool is_tokenizer_file(const std::string& name) {
-  static const char* kNames[] = {"vocab.txt",         "vocab.json",           "merges.txt",
-                                 "tokenizer.json",    "tokenizer_config.json", "special_tokens_map.json",
-                                 "added_tokens.json", "sentencepiece.bpe.model", "spm.model",
-                                 "vocab.plain.txt",   "sentencepiece.model"};
-  for (const char* n : kNames)
-    if (name == n) return true;
-  return false;
-}
-
 void run_convert(const ConvertOptions& o) {
   DType dtype;
   if (o.dtype == "f32") dtype = DType::F32;
@@ -45,36 +35,14 @@ void run_convert(const ConvertOptions& o) {
   if (o.to != "hf" && o.to != "paddle") throw Error("--to must be hf or paddle, not '" + o.to + "'");
   const bool to_paddle = o.to == "paddle";
 
-  const fs::path src = o.model, dst = o.out;
-  std::error_code ec;
-  if (fs::exists(dst, ec) && !fs::is_directory(dst, ec)) throw Error(dst.string() + ": exists and is not a folder");
-  if (fs::exists(dst, ec) && fs::equivalent(src, dst, ec)) throw Error("--out must differ from --model");
-
-  const Model model = Model::load(src);
-  const Config& cfg = model.config();
+  const Model model = Model::load(o.model);
   for (const auto& note : model.load_notes())
     if (note.rfind("unused", 0) == 0) warn(note + " (not written)");
-
-  std::map<std::string, Tensor> tensors;
-  for (const auto& [name, t] : model.parameters()) tensors[name] = dtype == DType::F32 ? t : t.to(dtype);
-  if (to_paddle) tensors = hf_to_paddle(tensors, cfg);
-
-  fs::create_directories(dst, ec);
-  if (ec) throw Error(dst.string() + ": cannot create folder: " + ec.message());
-  save_config(cfg, dst / "config.json", to_paddle ? ConfigSource::PaddleNLP : ConfigSource::HuggingFace);
-  write_safetensors(dst / "model.safetensors", tensors, {{"format", to_paddle ? "np" : "pt"}});
-
-  int copied = 0;
-  for (const auto& entry : fs::directory_iterator(src)) {
-    const std::string name = entry.path().filename().string();
-    if (!entry.is_regular_file() || !is_tokenizer_file(name)) continue;
-    fs::copy_file(entry.path(), dst / name, fs::copy_options::overwrite_existing, ec);
-    if (ec) throw Error((dst / name).string() + ": cannot copy: " + ec.message());
-    ++copied;
-  }
-  std::cout << "wrote " << dst.string() << ": " << tensors.size() << " tensors (" << dtype_name(dtype) << ", "
+  const FolderReport r = save_model_folder(model, o.out, dtype, to_paddle ? WeightLayout::Paddle : WeightLayout::HuggingFace,
+                                           o.model);
+  std::cout << "wrote " << o.out << ": " << r.tensors << " tensors (" << dtype_name(dtype) << ", "
             << (to_paddle ? "PaddleNLP" : "transformers") << " layout), config.json"
-            << (copied ? ", " + std::to_string(copied) + " tokenizer file(s)" : std::string()) << "\n";
+            << (r.copied_files ? ", " + std::to_string(r.copied_files) + " tokenizer file(s)" : std::string()) << "\n";
 }
 
 }  // namespace

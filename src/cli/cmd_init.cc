@@ -1,13 +1,11 @@
 // ernie init: a fresh model folder (config.json + model.safetensors, HF layout) from a config.
-#include <filesystem>
 #include <iostream>
 
 #include "cli/commands.h"
 #include "ernie/config.h"
 #include "ernie/error.h"
 #include "ernie/init.h"
-#include "ernie/params.h"
-#include "ernie/safetensors.h"
+#include "ernie/model_folder.h"
 
 namespace ernie::cli {
 
@@ -29,21 +27,9 @@ void init(const InitOptions& o) {
   if (cfg.architectures.empty()) cfg.architectures = {cfg.class_name()};
 
   const InitStyle style = o.style == "paddle" ? InitStyle::PaddleNLP : InitStyle::HuggingFace;
-  const auto params = init_parameters(cfg, o.seed, style);
-
-  const std::filesystem::path dir(o.out);
-  std::filesystem::create_directories(dir);
-  save_config(cfg, dir / "config.json", ConfigSource::HuggingFace);
-  write_safetensors(dir / "model.safetensors", params, {{"format", "pt"}});
-  if (!o.vocab.empty()) {
-    if (!std::filesystem::is_regular_file(o.vocab)) throw Error("vocab file " + o.vocab + " does not exist");
-    std::filesystem::copy_file(o.vocab, dir / "vocab.txt", std::filesystem::copy_options::overwrite_existing);
-  }
-  int64_t count = 0;
-  for (const auto& [name, t] : params) count += t.numel();
-  std::cout << "initialized " << cfg.architectures[0] << " (" << count << " parameters, seed " << o.seed << ", "
-            << (style == InitStyle::PaddleNLP ? "PaddleNLP" : "Hugging Face") << " rules) in " << dir.string()
-            << "\n";
+  const FolderReport r = init_model_folder(cfg, o.out, o.seed, style, o.vocab);
+  std::cout << "initialized " << cfg.architectures[0] << " (" << r.parameters << " parameters, seed " << o.seed << ", "
+            << (style == InitStyle::PaddleNLP ? "PaddleNLP" : "Hugging Face") << " rules) in " << o.out << "\n";
 }
 
 }  // namespace

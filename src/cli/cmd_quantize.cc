@@ -9,6 +9,7 @@
 #include "ernie/config.h"
 #include "ernie/error.h"
 #include "ernie/model.h"
+#include "ernie/model_folder.h"
 #include "ernie/safetensors.h"
 #include "kernels/kernels.h"
 
@@ -20,48 +21,12 @@ struct QuantizeOptions {
   std::string model, out;
 };
 
-bool is_encoder_linear(const std::string& name) {
-  static const char* kSuffixes[] = {"attention.self.query.weight", "attention.self.key.weight",
-                                    "attention.self.value.weight", "attention.output.dense.weight",
-                                    "intermediate.dense.weight",   "output.dense.weight"};
-  if (name.find("encoder.layer.") == std::string::npos) return false;
-  for (const char* s : kSuffixes) {
-    const std::string suf = s;
-    if (name.size() >= suf.size() && name.compare(name.size() - suf.size(), suf.size(), suf) == 0) return true;
-  }
-  return false;
-}
-
 void quantize(const QuantizeOptions& o) {
   const Model model = Model::load(o.model);
   if (model.compute_type() == ComputeType::Int8) throw Error(o.model + " is already an int8 checkpoint");
-  std::map<std::string, Tensor> out;
-  int64_t quantized = 0, bytes_before = 0, bytes_after = 0;
-  for (const auto& [name, t] : model.parameters()) {
-    bytes_before += t.nbytes();
-    if (is_encoder_linear(name) && t.rank() == 2) {
-      const int64_t N = t.dim(0), K = t.dim(1);
-      Tensor q = Tensor::empty(DType::I8, {N, K});
-      Tensor scale = Tensor::empty(DType::F32, {N});
-      kernels::quantize_weights(t.data<float>(), K, N, q.data<int8_t>(), scale.data<float>());
-      bytes_after += q.nbytes() + scale.nbytes();
-      out[name] = q;
-      out[name + "_scale"] = scale;
-      ++quantized;
-    } else {
-      bytes_after += t.nbytes();
-      out[name] = t;
-    }
-  }
-  const std::filesystem::path dir(o.out);
-  std::filesystem::create_directories(dir);
-  save_config(model.config(), dir / "config.json", ConfigSource::HuggingFace);
-  write_safetensors(dir / "model.safetensors", out, {{"format", "pt"}, {"ernie_quantization", "int8-dynamic"}});
-  const std::filesystem::path vocab = std::filesystem::path(o.model) / "vocab.txt";
-  if (std::filesystem::exists(vocab))
-    std::filesystem::copy_file(vocab, dir / "vocab.txt", std::filesystem::copy_options::overwrite_existing);
-  std::cout << "quantized " << quantized << " Linear weights to int8 (" << bytes_before / 1000000 << " MB -> "
-            << bytes_after / 1000000 << " MB) in " << dir.string() << "\n";
+  const FolderReport r = quantize_model_folder(model, o.out, o.model);
+  std::cout << "quantized " << r.quantized << " Linear weights to int8 (" << r.bytes_before / 1000000 << " MB -> "
+            << r.bytes_after / 1000000 << " MB) in " << o.out << "\n";
 }
 
 }  // namespace
