@@ -30,8 +30,9 @@ sharded=$("${MPIRUN[@]}" "$ERNIE" train --config "$WORK/config.json" "${ONE_EPOC
 STEPS=${PYTORCH_STEPS:-150}
 torch_one=$(OPENBLAS_NUM_THREADS=1 /usr/bin/python3 tools/train_baseline_torch.py --ernie "$ERNIE" --threads 2 --max-steps "$STEPS" | tokens_per_s)
 torch_ddp=$(OPENBLAS_NUM_THREADS=1 /usr/bin/python3 tools/train_baseline_torch.py --ernie "$ERNIE" --threads 1 --ddp 2 --max-steps "$STEPS" | tokens_per_s)
-blas=$(/usr/bin/python3 -c 'import torch; c=torch.__config__.show(); print("OpenBLAS" if "openblas" in c.lower() else "see torch.__config__.show()")')
-echo "PyTorch BLAS: $blas (update-alternatives --display libblas.so.3-x86_64-linux-gnu)"
+# Debian's torch links the system libblas.so.3: the alternative in use says which BLAS it runs on.
+blas=$(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 2>/dev/null || echo unknown)
+echo "PyTorch BLAS: $blas"
 printf '| engine | 1 process x 2 threads | 2 ranks x 1 thread | ratio |\n|---|---|---|---|\n'
 printf '| ernie train | %s tok/s | %s tok/s | %.2fx |\n' "$one" "$two" "$(echo "$two / $one" | bc -l)"
 printf '| ernie train --shard-optimizer | | %s tok/s | %.2fx |\n' "$sharded" "$(echo "$sharded / $one" | bc -l)"
