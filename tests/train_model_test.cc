@@ -372,6 +372,41 @@ TEST(Optimizer, FirstAdamWStepClosedForm) {
   }
 }
 
+// LAMB's first step: u = g / (|g| + eps) + wd p (decaying tensors), then per tensor
+// p' = p - lr (||p|| / ||u||) u (You et al. 2020, Algorithm 2), computed here in double.
+TEST(Optimizer, FirstLambStepClosedForm) {
+  Case c = tiny_case();
+  TrainableModel m(c.cfg, c.params);
+  m.forward_backward(c.batch, c.targets, no_dropout());
+  const Tensor before = m.parameter_storage().to(DType::F32);
+  AdamWOptions ao;
+  ao.weight_decay = 0.1;
+  ao.lamb = true;
+  AdamW opt(m, ao);
+  const double lr = 1e-2;
+  opt.step(lr);
+  const float* base = m.parameter_storage().data<float>();
+  for (const auto& [name, p] : m.parameters()) {
+    const int64_t off = p.data<float>() - base;
+    const double wd = p.rank() > 1 ? 0.1 : 0.0;
+    const float* g = m.gradients().at(name).data<float>();
+    std::vector<double> u(static_cast<size_t>(p.numel()));
+    double pn = 0, un = 0;
+    for (int64_t i = 0; i < p.numel(); ++i) {
+      const double w = before.data<float>()[off + i];
+      u[i] = g[i] / (std::fabs(static_cast<double>(g[i])) + 1e-8) + wd * w;
+      pn += w * w;
+      un += u[i] * u[i];
+    }
+    const double ratio = pn > 0 && un > 0 ? std::sqrt(pn / un) : 1.0;
+    for (int64_t i = 0; i < p.numel(); i += 5) {
+      const double want = before.data<float>()[off + i] - lr * ratio * u[i];
+      ASSERT_NEAR(p.data<float>()[i], want, 1e-5 + 1e-5 * std::fabs(want)) << name << "[" << i << "]";
+    }
+  }
+  EXPECT_THROW(AdamW(m, ao, {0, 10}), Error);   // a shard cuts tensors: refused
+}
+
 TEST(Optimizer, SchedulesAsTransformers) {
   // get_linear_schedule_with_warmup(warmup=10, total=110): step/10, then (110 - step)/100.
   EXPECT_DOUBLE_EQ(schedule_factor(Schedule::Linear, 0, 10, 110), 0.0);

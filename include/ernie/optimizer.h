@@ -26,6 +26,11 @@ double clip_grad_norm(float* g, int64_t n, double max_norm, dist::Communicator& 
 
 struct AdamWOptions {
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0.01;
+  // LAMB (You et al., "Large Batch Optimization for Deep Learning: Training BERT in 76 minutes",
+  // 2020, Algorithm 2): the same bias-corrected moments, the update u = m̂ / (sqrt(v̂) + eps) + wd p
+  // (decay included in u), scaled per parameter tensor by the trust ratio ||p|| / ||u|| (1 when
+  // either is 0): p -= lr * ratio * u. Needs whole tensors (no optimizer sharding).
+  bool lamb = false;
 };
 
 class AdamW {
@@ -49,6 +54,7 @@ class AdamW {
     int64_t begin, size;
     bool decay;
   };
+  void lamb_step(double lr, float inv_bc1, float inv_bc2);
   TrainableModel& model_;
   AdamWOptions o_;
   dist::Range shard_;

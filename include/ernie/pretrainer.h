@@ -39,6 +39,7 @@ struct PretrainOptions {
   int grad_accum = 1;
   double lr = 1e-4, warmup_ratio = 0.0, weight_decay = 0.01, max_grad_norm = 1.0;
   std::string schedule = "linear";
+  std::string optimizer = "adamw";    // adamw | lamb
   uint64_t seed = 42;
   int threads = 0;
   std::optional<bool> recompute;

@@ -51,6 +51,9 @@ void add_pretrain_command(CLI::App& app) {
   cmd->add_option("--lr", o->lr, "Peak learning rate (AdamW)")->default_val(1e-4);
   cmd->add_option("--warmup-ratio", o->warmup_ratio, "Fraction of steps with linear warmup")->default_val(0.0);
   cmd->add_option("--schedule", o->schedule, "After warmup: linear | cosine | constant")->default_val("linear");
+  cmd->add_option("--optimizer", o->optimizer, "adamw | lamb (AdamW's moments with LAMB's per-tensor trust ratio)")
+      ->default_val("adamw")
+      ->check(CLI::IsMember({"adamw", "lamb"}));
   cmd->add_option("--weight-decay", o->weight_decay, "AdamW decoupled weight decay")->default_val(0.01);
   cmd->add_option("--max-grad-norm", o->max_grad_norm, "Clip the global gradient norm (0: off)")->default_val(1.0);
   cmd->add_option("--recompute", *recompute, "on | off (default: the config's enable_recompute)")

@@ -56,6 +56,8 @@ AdamW::AdamW(TrainableModel& model, AdamWOptions o, dist::Range shard) : model_(
   const int64_t total = model.parameter_storage().numel();
   if (shard_.end < 0) shard_ = {0, total};
   if (shard_.begin < 0 || shard_.begin > shard_.end || shard_.end > total) throw Error("AdamW: shard out of range");
+  if (o_.lamb && (shard_.begin != 0 || shard_.end != total))
+    throw Error("LAMB's trust ratio needs whole tensors: it cannot shard the optimizer");
   m_ = Tensor::zeros(DType::F32, {shard_.size()});
   v_ = Tensor::zeros(DType::F32, {shard_.size()});
   const float* base = model.parameter_storage().data<float>();
@@ -78,6 +80,7 @@ void AdamW::step(double lr) {
   const float* g = model_.gradient_storage().data<float>();
   float* m = m_.data<float>();   // m[i - shard_.begin] belongs to storage element i
   float* v = v_.data<float>();
+  if (o_.lamb) return lamb_step(lr, static_cast<float>(1.0 / bc1), inv_bc2);
   for (const Range& r : ranges_) {
     const float keep = r.decay ? static_cast<float>(1.0 - lr * o_.weight_decay) : 1.0f;
 #pragma omp parallel for schedule(static) if (r.size > 1 << 15)
@@ -88,6 +91,31 @@ void AdamW::step(double lr) {
       v[k] = b2 * v[k] + (1.0f - b2) * g[i] * g[i];
       p[i] -= step_size * m[k] / (std::sqrt(v[k]) * inv_bc2 + eps);
     }
+  }
+}
+
+void AdamW::lamb_step(double lr, float inv_bc1, float inv_bc2) {
+  const float b1 = static_cast<float>(o_.beta1), b2 = static_cast<float>(o_.beta2), eps = static_cast<float>(o_.eps);
+  float* p = model_.parameter_storage().data<float>();
+  const float* g = model_.gradient_storage().data<float>();
+  float* m = m_.data<float>();
+  float* v = v_.data<float>();
+  std::vector<float> u;
+  for (const Range& r : ranges_) {
+    const float wd = r.decay ? static_cast<float>(o_.weight_decay) : 0.0f;
+    u.resize(static_cast<size_t>(r.size));
+    double pn = 0, un = 0;
+    for (int64_t j = 0; j < r.size; ++j) {   // one tensor: sequential sums, the same for any thread count
+      const int64_t i = r.begin + j;
+      m[i] = b1 * m[i] + (1.0f - b1) * g[i];
+      v[i] = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
+      u[j] = m[i] * inv_bc1 / (std::sqrt(v[i]) * inv_bc2 + eps) + wd * p[i];
+      pn += static_cast<double>(p[i]) * p[i];
+      un += static_cast<double>(u[j]) * u[j];
+    }
+    const double ratio = pn > 0 && un > 0 ? std::sqrt(pn) / std::sqrt(un) : 1.0;
+    const auto step = static_cast<float>(lr * ratio);
+    for (int64_t j = 0; j < r.size; ++j) p[r.begin + j] -= step * u[j];
   }
 }
 

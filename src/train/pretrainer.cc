@@ -263,6 +263,8 @@ void run_pretraining(const PretrainOptions& o, const std::function<void(const st
   if (o.recompute) model.set_recompute(*o.recompute);
   AdamWOptions ao;
   ao.weight_decay = o.weight_decay;
+  if (o.optimizer != "adamw" && o.optimizer != "lamb") throw Error("--optimizer must be adamw or lamb, not '" + o.optimizer + "'");
+  ao.lamb = o.optimizer == "lamb";
   AdamW opt(model, ao);
   const Preparer prep(o, tok, cfg);
 
@@ -292,6 +294,7 @@ void run_pretraining(const PretrainOptions& o, const std::function<void(const st
       o.masking + ")");
 
   const json fingerprint = {{"examples", examples}, {"batch", per_step}, {"seed", o.seed}, {"masking", o.masking},
+                            {"optimizer", o.optimizer},
                             {"max_seq_len", o.max_seq_len}, {"params", model.parameter_storage().numel()}};
   int64_t step = 0, skip_batches = 0;
   int start_epoch = 0;
