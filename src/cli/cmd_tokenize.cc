@@ -1,13 +1,16 @@
-// ernie tokenize: one text (or TAB-separated pair) per input line -> one JSON object per line.
+// ernie tokenize: one text (or TAB-separated pair) per input line -> one JSON object per line,
+// streamed in chunks of lines.
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <memory>
 
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/tokenizer_io.h"
+#include "pipeline/lines.h"
 #include "ernie/error.h"
 
 namespace ernie::cli {
@@ -101,20 +104,69 @@ Side parse_side(const std::string& s, const char* flag) {
 
 // --decode: one JSON array of ids per line -> {"text": ...} per line.
 void run_decode(const TokenizeOptions& o, const Tokenizer& tok, const std::vector<std::string_view>& lines,
-                std::ostream& out) {
+                std::ostream& out, size_t first) {
   std::string buf;
   for (size_t i = 0; i < lines.size(); ++i) {
     std::vector<int32_t> ids;
     try {
       for (const auto& v : nlohmann::json::parse(lines[i])) ids.push_back(v.get<int32_t>());
     } catch (const std::exception&) {
-      throw Error("line " + std::to_string(i + 1) + ": --decode reads one JSON array of token ids per line");
+      throw Error("line " + std::to_string(first + i + 1) + ": --decode reads one JSON array of token ids per line");
     }
     buf = "{\"text\":";
     append_json_string(buf, tok.decode(ids, !o.keep_special, o.clean_up_spaces));
     buf += "}\n";
     out.write(buf.data(), static_cast<std::streamsize>(buf.size()));
   }
+}
+
+// One chunk of input lines (the first is line `first` of the input, 0-based) -> its JSON lines.
+void run_chunk(const TokenizeOptions& o, const Tokenizer& tok, const EncodeOptions& eo,
+               const std::vector<std::string>& chunk, size_t first, std::ostream& out) {
+  const std::vector<std::string_view> lines(chunk.begin(), chunk.end());
+  if (o.decode) return run_decode(o, tok, lines, out, first);
+  std::vector<std::pair<std::string_view, std::string_view>> pairs;
+  if (o.pair) {
+    pairs.reserve(lines.size());
+    for (size_t i = 0; i < lines.size(); ++i) {
+      const size_t tab = lines[i].find('\t');
+      if (tab == std::string_view::npos)
+        throw Error("line " + std::to_string(first + i + 1) + ": --pair needs two texts separated by a TAB");
+      pairs.emplace_back(lines[i].substr(0, tab), lines[i].substr(tab + 1));
+    }
+  }
+  std::string buf;
+  if (o.overflowing) {   // every window of every line, line by line
+    for (size_t i = 0; i < lines.size(); ++i) {
+      std::vector<Encoding> wins;
+      try {
+        wins = o.pair ? tok.encode_pair_windows(pairs[i].first, pairs[i].second, eo) : tok.encode_windows(lines[i], eo);
+      } catch (const Error& e) {
+        throw Error("line " + std::to_string(first + i + 1) + ": " + e.what());
+      }
+      buf.clear();
+      for (const Encoding& w : wins)
+        append_encoding(buf, tok, w, o.pair ? pairs[i].first : lines[i], o.pair ? pairs[i].second : std::string_view(),
+                        false, static_cast<int64_t>(first + i));
+      out.write(buf.data(), static_cast<std::streamsize>(buf.size()));
+    }
+    return;
+  }
+  std::vector<Encoding> encs;
+  try {
+    encs = o.pair ? tok.encode_pair_batch(pairs, eo, o.threads) : tok.encode_batch(lines, eo, o.threads);
+  } catch (const Error& e) {
+    // "line N: ..." counts within the chunk: report the line of the whole input.
+    const std::string msg = e.what();
+    size_t n = 0, colon = msg.find(':');
+    if (msg.rfind("line ", 0) == 0 && colon != std::string::npos) n = std::stoul(msg.substr(5, colon - 5));
+    if (n == 0) throw;
+    throw Error("line " + std::to_string(first + n) + msg.substr(colon));
+  }
+  for (size_t i = 0; i < lines.size(); ++i)
+    append_encoding(buf, tok, encs[i], o.pair ? pairs[i].first : lines[i], o.pair ? pairs[i].second : std::string_view(),
+                    o.ids_only);
+  out.write(buf.data(), static_cast<std::streamsize>(buf.size()));
 }
 
 void run(const TokenizeOptions& o) {
@@ -129,80 +181,22 @@ void run(const TokenizeOptions& o) {
   eo.padding = parse_padding(o.padding);
   eo.utf8_errors = parse_errors_flag(o.errors);
   if (eo.padding == Padding::MaxLength && o.max_len == 0) throw Error("--padding max_length needs --max-len");
+  if (o.overflowing && o.ids_only) throw Error("--return-overflowing writes objects; drop --ids-only");
 
-  const std::string text = read_input(o.input);
-  const std::vector<std::string_view> lines = split_lines(text);
-  std::vector<std::pair<std::string_view, std::string_view>> pairs;
-  if (o.pair) {
-    pairs.reserve(lines.size());
-    for (size_t i = 0; i < lines.size(); ++i) {
-      const size_t tab = lines[i].find('\t');
-      if (tab == std::string_view::npos)
-        throw Error("line " + std::to_string(i + 1) + ": --pair needs two texts separated by a TAB");
-      pairs.emplace_back(lines[i].substr(0, tab), lines[i].substr(tab + 1));
-    }
-  }
-
+  // The input streams in chunks of lines (memory bounded whatever its size), except with
+  // --padding longest: the longest line of the whole input sets every row's length.
+  std::unique_ptr<pipeline::LineReader> reader =
+      o.input == "-" ? std::make_unique<pipeline::LineReader>(0)
+                     : std::make_unique<pipeline::LineReader>(pipeline::local_lines(o.input, 0, 1));
   std::ofstream file;
   if (o.output != "-") {
     file.open(o.output, std::ios::binary);
     if (!file) throw Error("cannot write " + o.output);
   }
   std::ostream& out = o.output == "-" ? std::cout : file;
-  if (o.decode) {
-    run_decode(o, tok, lines, out);
-    out.flush();
-    if (!out) throw Error("cannot write " + o.output);
-    return;
-  }
-  if (o.overflowing) {   // every window of every line, line by line
-    if (o.ids_only) throw Error("--return-overflowing writes objects; drop --ids-only");
-    std::string buf;
-    for (size_t i = 0; i < lines.size(); ++i) {
-      std::vector<Encoding> wins;
-      try {
-        wins = o.pair ? tok.encode_pair_windows(pairs[i].first, pairs[i].second, eo) : tok.encode_windows(lines[i], eo);
-      } catch (const Error& e) {
-        throw Error("line " + std::to_string(i + 1) + ": " + e.what());
-      }
-      buf.clear();
-      for (const Encoding& w : wins)
-        append_encoding(buf, tok, w, o.pair ? pairs[i].first : lines[i], o.pair ? pairs[i].second : std::string_view(),
-                        false, static_cast<int64_t>(i));
-      out.write(buf.data(), static_cast<std::streamsize>(buf.size()));
-    }
-    out.flush();
-    if (!out) throw Error("cannot write " + o.output);
-    return;
-  }
-  // Padding to the longest is a property of the whole input, so it is one batch; otherwise
-  // chunks bound the memory.
-  const size_t chunk = eo.padding == Padding::Longest ? std::max<size_t>(lines.size(), 1) : 1 << 15;
-  std::string buf;
-  for (size_t first = 0; first < lines.size(); first += chunk) {
-    const size_t last = std::min(lines.size(), first + chunk);
-    std::vector<Encoding> encs;
-    try {
-      if (o.pair)
-        encs = tok.encode_pair_batch({pairs.begin() + first, pairs.begin() + last}, eo, o.threads);
-      else
-        encs = tok.encode_batch({lines.begin() + first, lines.begin() + last}, eo, o.threads);
-    } catch (const Error& e) {
-      // "line N: ..." counts within the chunk: report the line of the whole input.
-      const std::string msg = e.what();
-      size_t n = 0, colon = msg.find(':');
-      if (msg.rfind("line ", 0) == 0 && colon != std::string::npos) n = std::stoul(msg.substr(5, colon - 5));
-      if (n == 0) throw;
-      throw Error("line " + std::to_string(first + n) + msg.substr(colon));
-    }
-    buf.clear();
-    for (size_t i = first; i < last; ++i) {
-      const auto a = o.pair ? pairs[i].first : lines[i];
-      const auto b = o.pair ? pairs[i].second : std::string_view();
-      append_encoding(buf, tok, encs[i - first], a, b, o.ids_only);
-    }
-    out.write(buf.data(), static_cast<std::streamsize>(buf.size()));
-  }
+  const size_t chunk = eo.padding == Padding::Longest && !o.decode && !o.overflowing ? SIZE_MAX : 1 << 15;
+  std::vector<std::string> lines;
+  for (size_t first = 0; reader->next_batch(chunk, lines); first += lines.size()) run_chunk(o, tok, eo, lines, first, out);
   out.flush();
   if (!out) throw Error("cannot write " + o.output);
 }

@@ -149,9 +149,13 @@ bool LineReader::next(std::string& line) {
 }
 
 bool LineReader::next_batch(size_t n, std::vector<std::string>& lines) {
-  lines.resize(n);
+  // Strings already in `lines` keep their capacity for the next lines; n may be SIZE_MAX (all).
   size_t got = 0;
-  while (got < n && next(lines[got])) ++got;
+  for (;; ++got) {
+    if (got == n) break;
+    if (got == lines.size()) lines.emplace_back();
+    if (!next(lines[got])) break;
+  }
   lines.resize(got);
   return got > 0;
 }
