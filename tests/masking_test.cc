@@ -102,6 +102,19 @@ TEST(Masking, ChineseWordsAndEntitySpansAreUnits) {
   EXPECT_THROW(masking_units(zh, e, text, MaskingKind::Knowledge, &seg, {{5, 99}}), Error);
 }
 
+// run_mlm_wwm's reference files: the listed token indices continue the word before them.
+TEST(Masking, ReferenceFileContinuationsJoinWords) {
+  const std::string text = "北京是中国的首都";
+  const Encoding e = en().encode(text);   // [CLS] 北 京 是 中 国 的 首 都 [SEP]
+  const auto plain = masking_units(en(), e, text, MaskingKind::WholeWord, nullptr);
+  const auto ref = masking_units(en(), e, text, MaskingKind::WholeWord, nullptr, {}, {2, 5, 8});
+  EXPECT_EQ(plain.size(), 8u);
+  ASSERT_EQ(ref.size(), 5u);   // 北京 是 中国 的 首都
+  EXPECT_EQ(ref[0], (std::vector<int32_t>{1, 2}));
+  EXPECT_EQ(ref[2], (std::vector<int32_t>{4, 5}));
+  EXPECT_EQ(ref[4], (std::vector<int32_t>{7, 8}));
+}
+
 TEST(Masking, DeterministicPerSeedEpochAndExample) {
   MaskingOptions o;
   o.mlm_probability = 0.3;

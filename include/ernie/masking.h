@@ -34,9 +34,12 @@ struct MaskingOptions {
 // The token units of an encoding: each a run of token indices masked together (specials and
 // padding belong to none). `segmenter` (optional) joins the tokens of one word of `text`;
 // `spans` (optional) are [start, end) character spans of text (entities) whose tokens form one unit.
+// `continuations` (optional, HF run_mlm_wwm's --ref-file): token indices (in the encoding, [CLS]
+// at 0) that continue the word of the token before them.
 std::vector<std::vector<int32_t>> masking_units(const Tokenizer& tok, const Encoding& enc, std::string_view text,
                                                 MaskingKind kind, const Segmenter* segmenter,
-                                                const std::vector<std::pair<int64_t, int64_t>>& spans = {});
+                                                const std::vector<std::pair<int64_t, int64_t>>& spans = {},
+                                                const std::vector<int32_t>& continuations = {});
 
 // Masks enc.ids in place; returns the labels [L]: the original id where a token was chosen, -100
 // elsewhere. (epoch, example) select the random stream: new masks every epoch, the same on resume.

@@ -30,6 +30,7 @@ struct PretrainOptions {
   std::filesystem::path dict;         // segmenter dictionary (jieba format); default jieba's, for whole-word/knowledge
   bool segment = true;                // use the segmenter for whole-word/knowledge (Chinese words)
   std::filesystem::path spans;        // knowledge: JSON lines {"spans": [[start, end], ...]}, one per corpus line
+  std::filesystem::path ref_file;     // whole-word: HF run_mlm_wwm reference file, a JSON list of continuation token indices per corpus line
   bool nsp = false, sop = false;      // next-sentence / sentence-order prediction on consecutive lines
   // Recipe.
   int epochs = 1;

@@ -40,6 +40,9 @@ void add_pretrain_command(CLI::App& app) {
   cmd->add_option("--dict", o->dict, "Word segmenter dictionary in jieba's format (default: jieba's, python3-jieba)");
   cmd->add_flag("--no-segment", [o](int64_t) { o->segment = false; }, "whole-word without the Chinese segmenter (## only)");
   cmd->add_option("--spans", o->spans, "knowledge: JSON lines {\"spans\": [[start, end], ...]} per corpus line");
+  cmd->add_option("--ref-file", o->ref_file,
+                  "whole-word: run_mlm_wwm's reference file (per corpus line, a JSON list of the token indices that "
+                  "continue a word; [CLS] is 0)");
   cmd->add_flag("--nsp", o->nsp, "Also next-sentence prediction on consecutive lines (ForPreTraining)");
   cmd->add_flag("--sop", o->sop, "Also sentence-order prediction on consecutive lines (ForPreTraining)");
   cmd->add_option("--epochs", o->epochs, "Passes over the corpus")->default_val(1);

@@ -18,8 +18,12 @@ MaskingKind parse_masking(const std::string& name) {
 
 std::vector<std::vector<int32_t>> masking_units(const Tokenizer& tok, const Encoding& enc, std::string_view text,
                                                 MaskingKind kind, const Segmenter* segmenter,
-                                                const std::vector<std::pair<int64_t, int64_t>>& spans) {
+                                                const std::vector<std::pair<int64_t, int64_t>>& spans,
+                                                const std::vector<int32_t>& continuations) {
   const size_t L = enc.size();
+  std::vector<char> continues(L, 0);
+  for (int32_t i : continuations)
+    if (i >= 0 && static_cast<size_t>(i) < L) continues[static_cast<size_t>(i)] = 1;
   // unit_of[i]: a key shared by the tokens of one unit (-1: not maskable).
   std::vector<int64_t> unit_of(L, -1);
   int64_t next = 0;
@@ -62,7 +66,7 @@ std::vector<std::vector<int32_t>> masking_units(const Tokenizer& tok, const Enco
     bool joins = false;
     if (kind != MaskingKind::Token && i > 0 && unit_of[i - 1] >= 0) {
       joins = !prefix.empty() && t.size() > prefix.size() && t.compare(0, prefix.size(), prefix) == 0;
-      joins = joins || (word >= 0 && word == prev_word) || (span >= 0 && span == prev_span);
+      joins = joins || continues[i] || (word >= 0 && word == prev_word) || (span >= 0 && span == prev_span);
     }
     unit_of[i] = joins ? unit_of[i - 1] : next++;
     prev_word = word;

@@ -34,6 +34,7 @@ struct CorpusExample {
   bool pair = false;
   int32_t sentence_label = 0;
   std::vector<std::pair<int64_t, int64_t>> spans;   // knowledge masking: entity spans of `a`
+  std::vector<int32_t> continuations;               // --ref-file: tokens that continue a word
   uint64_t index = 0;                               // global example number (masking stream)
 };
 
@@ -48,10 +49,14 @@ class Corpus {
   template <class F>
   void each(F&& f) const {
     uint64_t line_no = 0, example = 0;
-    std::ifstream spans;
+    std::ifstream spans, refs;
     if (!o_.spans.empty() && !held_) {
       spans.open(o_.spans);
       if (!spans) throw Error("cannot read --spans " + o_.spans.string());
+    }
+    if (!o_.ref_file.empty() && !held_) {
+      refs.open(o_.ref_file);
+      if (!refs) throw Error("cannot read --ref-file " + o_.ref_file.string());
     }
     std::string prev;
     bool have_prev = false;
@@ -60,8 +65,9 @@ class Corpus {
       if (!in) throw Error("cannot read corpus " + file.string());
       for (std::string line; std::getline(in, line); ++line_no) {
         if (!line.empty() && line.back() == '\r') line.pop_back();
-        std::string span_line;
+        std::string span_line, ref_line;
         if (spans.is_open()) std::getline(spans, span_line);
+        if (refs.is_open()) std::getline(refs, ref_line);
         if (line.empty()) {   // a document ends
           have_prev = false;
           continue;
@@ -84,6 +90,7 @@ class Corpus {
         e.a = std::move(line);
         e.index = example++;
         if (!span_line.empty()) e.spans = parse_spans(span_line, line_no);
+        if (!ref_line.empty()) e.continuations = parse_refs(ref_line, line_no);
         f(std::move(e));
       }
       have_prev = false;   // documents do not cross files
@@ -106,6 +113,17 @@ class Corpus {
       if (!s.is_array() || s.size() != 2 || !s[0].is_number_integer() || !s[1].is_number_integer())
         throw Error("--spans line " + std::to_string(line_no + 1) + ": a span is [start, end) in characters");
       out.emplace_back(s[0].get<int64_t>(), s[1].get<int64_t>());
+    }
+    return out;
+  }
+  static std::vector<int32_t> parse_refs(const std::string& line, uint64_t line_no) {
+    const json j = json::parse(line, nullptr, false);
+    std::vector<int32_t> out;
+    if (j.is_discarded() || !j.is_array())
+      throw Error("--ref-file line " + std::to_string(line_no + 1) + ": expected a JSON list of token indices");
+    for (const auto& v : j) {
+      if (!v.is_number_integer()) throw Error("--ref-file line " + std::to_string(line_no + 1) + ": indices are integers");
+      out.push_back(v.get<int32_t>());
     }
     return out;
   }
@@ -151,7 +169,7 @@ class Preparer {
       if (cfg_.type_vocab_size == 1) std::fill(e.type_ids.begin(), e.type_ids.end(), 0);
       // Units read offsets of the first text only: pairs mask token by token and by ## words.
       const auto units = masking_units(tok_, e, ex.pair ? std::string_view() : std::string_view(ex.a), mask_.kind,
-                                       ex.pair ? nullptr : seg_.get(), ex.spans);
+                                       ex.pair ? nullptr : seg_.get(), ex.spans, ex.continuations);
       const auto labels = mask_encoding(tok_, e, units, mask_, epoch, ex.index ^ stream_salt);
       p.targets.labels.insert(p.targets.labels.end(), labels.begin(), labels.end());
       if (ex.pair) p.targets.sentence_labels.push_back(ex.sentence_label);
