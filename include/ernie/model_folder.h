@@ -39,4 +39,20 @@ FolderReport save_model_folder(const Model& model, const std::filesystem::path& 
 FolderReport quantize_model_folder(const Model& model, const std::filesystem::path& dst,
                                    const std::filesystem::path& src_dir = {});
 
+// `ernie resize-positions`: the model with a position table of `positions` rows (config
+// max_position_embeddings), written as save_model_folder does. Rows before the first position id
+// (RoBERTa's pad_token_id + 1) stay as they are; of the trained rows:
+//   shrinking: the first ones are kept (any rule);
+//   copy:        new rows repeat the trained table (row p takes trained row (p - first) mod trained),
+//                as Longformer extended RoBERTa's 512 positions to 4096;
+//   interpolate: every trained row is resampled linearly over the new length (position
+//                interpolation: the table's ends stay, the rows in between are blends);
+//   random:      new rows drawn from N(0, initializer_range) with `seed` (transformers' _init_weights).
+// Absolute tables only (a sinusoidal table is computed from the config; relative distance tables
+// are refused).
+enum class PositionInit { Copy, Interpolate, Random };
+PositionInit parse_position_init(const std::string& name);   // copy | interpolate | random
+FolderReport resize_positions(const Model& model, int64_t positions, PositionInit rule, const std::filesystem::path& dst,
+                              const std::filesystem::path& src_dir = {}, uint64_t seed = 42);
+
 }  // namespace ernie

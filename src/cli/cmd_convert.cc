@@ -6,7 +6,7 @@
 //                      [out, in] Linear weights (metadata format=pt);
 //   --to paddle:       config.json in PaddleNLP's form, model.safetensors with PaddleNLP names and
 //                      [in, out] Linear weights (metadata format=np, PaddleNLP's unified checkpoint).
-// Vocabulary and tokenizer files are copied alongside.
+// Vocabulary and tokenizer files are copied alongside. Also `ernie resize-positions`.
 #include <filesystem>
 #include <iostream>
 
@@ -57,6 +57,31 @@ void add_convert_command(CLI::App& app) {
   cmd->add_option("--dtype", o->dtype, "Weight dtype written: f32 (default), f16 or bf16");
   cmd->add_option("--to", o->to, "Layout written: hf (transformers, default) or paddle (PaddleNLP)");
   cmd->callback([o] { run_convert(*o); });
+
+  // ernie resize-positions: a longer or shorter position table (rules in ernie/model_folder.h).
+  struct Resize {
+    std::string model, out, init = "copy";
+    int64_t positions = 0;
+    uint64_t seed = 42;
+  };
+  auto r = std::make_shared<Resize>();
+  CLI::App* rs = app.add_subcommand(
+      "resize-positions", "Write a model with a longer (or shorter) position table, to continue pretraining on longer inputs");
+  rs->add_option("--model", r->model, "Source model folder")->required();
+  rs->add_option("--out", r->out, "Destination folder (created)")->required();
+  rs->add_option("--max-positions", r->positions, "Rows of the new table (config max_position_embeddings)")->required();
+  rs->add_option("--init", r->init,
+                 "New rows: copy (repeat the trained table, as Longformer) | interpolate (resample the trained rows "
+                 "linearly) | random (N(0, initializer_range))")
+      ->capture_default_str();
+  rs->add_option("--seed", r->seed, "Seed of --init random")->capture_default_str();
+  rs->callback([r] {
+    const Model model = Model::load(r->model);
+    const int64_t before = model.config().max_position_embeddings;
+    const FolderReport rep = resize_positions(model, r->positions, parse_position_init(r->init), r->out, r->model, r->seed);
+    std::cout << "wrote " << r->out << ": position table " << before << " -> " << r->positions << " rows (" << r->init
+              << "), " << rep.tensors << " tensors\n";
+  });
 }
 
 }  // namespace ernie::cli

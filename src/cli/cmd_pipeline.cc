@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <fstream>
 #include <iostream>
+#include <cstdio>
 #include <optional>
 
 #include "cli/commands.h"
@@ -179,7 +180,41 @@ void run(PipelineOptions o) {
 
 }  // namespace
 
+// ernie fill-mask: what a masked LM predicts, for people: per text and mask, the candidates with
+// their probabilities and the completed text.
+void run_fill_mask(const PipelineOptions& o) {
+  if (o.threads > 0) omp_set_num_threads(o.threads);
+  const Model model = Model::load(o.model);
+  const Tokenizer tok = Tokenizer::from_folder(o.model);
+  const pipeline::Engine e = pipeline::make_engine(model, tok);
+  pipeline::FillMaskOptions fo;
+  fo.top_k = o.top_k.value_or(5);
+  fo.targets = o.targets;
+  const auto results = pipeline::fill_mask(e, o.texts, fo);
+  for (size_t i = 0; i < results.size(); ++i) {
+    std::cout << o.texts[i] << "\n";
+    for (size_t m = 0; m < results[i].size(); ++m) {
+      if (results[i].size() > 1) std::cout << "  mask " << m + 1 << ":\n";
+      for (const auto& f : results[i][m]) {
+        char prob[32];
+        std::snprintf(prob, sizeof prob, "%.4f", f.score);
+        std::cout << "  " << prob << "  " << f.token_str << "  " << f.sequence << "\n";
+      }
+    }
+  }
+}
+
 void add_pipeline_command(CLI::App& app) {
+  {
+    auto f = std::make_shared<PipelineOptions>();
+    CLI::App* cmd = app.add_subcommand("fill-mask", "What a masked LM puts in place of [MASK]: candidates and probabilities");
+    cmd->add_option("--model", f->model, "A ...ForMaskedLM / ...ForPreTraining model folder")->required();
+    cmd->add_option("text", f->texts, "Texts with the mask token")->required();
+    cmd->add_option("--top-k", f->top_k, "Candidates per mask (default 5)");
+    cmd->add_option("--targets", f->targets, "Only these candidates");
+    cmd->add_option("--threads", f->threads, "Engine threads");
+    cmd->callback([f] { run_fill_mask(*f); });
+  }
   auto o = std::make_shared<PipelineOptions>();
   CLI::App* cmd = app.add_subcommand(
       "pipeline",

@@ -2,6 +2,7 @@
 #include "ernie/model_folder.h"
 
 #include "ernie/error.h"
+#include "ernie/rng.h"
 #include "ernie/safetensors.h"
 #include "kernels/kernels.h"
 
@@ -117,6 +118,60 @@ FolderReport quantize_model_folder(const Model& model, const fs::path& dst, cons
     r.copied_files = 1;
   }
   return r;
+}
+
+PositionInit parse_position_init(const std::string& name) {
+  if (name == "copy") return PositionInit::Copy;
+  if (name == "interpolate") return PositionInit::Interpolate;
+  if (name == "random") return PositionInit::Random;
+  throw Error("--init must be copy, interpolate or random, not '" + name + "'");
+}
+
+FolderReport resize_positions(const Model& model, int64_t positions, PositionInit rule, const fs::path& dst,
+                              const fs::path& src_dir, uint64_t seed) {
+  Config cfg = model.config();
+  if (cfg.position_kind == PositionKind::Sinusoidal)
+    throw Error("a sinusoidal position table is computed, not trained: set max_position_embeddings in config.json");
+  if (cfg.position_kind != PositionKind::Absolute)
+    throw Error("resize-positions handles absolute position tables, not " + std::string(to_string(cfg.position_kind)));
+  const int64_t old_n = cfg.max_position_embeddings, first = cfg.position_offset(), H = cfg.hidden_size;
+  if (positions <= first + 1) throw Error("--max-positions must be more than " + std::to_string(first + 1));
+  const std::string name = cfg.base_prefix() + ".embeddings.position_embeddings.weight";
+  std::map<std::string, Tensor> params;
+  for (const auto& [n, t] : model.parameters()) params[n] = t;
+  const auto it = params.find(name);
+  if (it == params.end()) throw Error("the model has no " + name);
+  const float* old_t = it->second.data<float>();
+  Tensor table = Tensor::empty(DType::F32, {positions, H});
+  float* t = table.data<float>();
+  const int64_t trained = old_n - first;
+  for (int64_t p = 0; p < std::min(positions, old_n); ++p) std::copy(old_t + p * H, old_t + (p + 1) * H, t + p * H);
+  if (positions > old_n) {
+    if (rule == PositionInit::Copy) {
+      for (int64_t p = old_n; p < positions; ++p) {
+        const int64_t src = first + (p - first) % trained;
+        std::copy(old_t + src * H, old_t + (src + 1) * H, t + p * H);
+      }
+    } else if (rule == PositionInit::Random) {
+      const CounterRng rng(seed, stable_hash(name.c_str()));
+      for (int64_t i = old_n * H; i < positions * H; ++i)
+        t[i] = static_cast<float>(cfg.initializer_range) * rng.normal(static_cast<uint64_t>(i));
+    }
+  }
+  if (rule == PositionInit::Interpolate && positions > old_n) {
+    const int64_t now = positions - first;
+    for (int64_t j = 0; j < now; ++j) {
+      const double x = now == 1 ? 0.0 : static_cast<double>(j) * static_cast<double>(trained - 1) / static_cast<double>(now - 1);
+      const auto lo = static_cast<int64_t>(x);
+      const int64_t hi = std::min(lo + 1, trained - 1);
+      const double w = x - static_cast<double>(lo);
+      for (int64_t k = 0; k < H; ++k)
+        t[(first + j) * H + k] = static_cast<float>((1 - w) * old_t[(first + lo) * H + k] + w * old_t[(first + hi) * H + k]);
+    }
+  }
+  params[name] = table;
+  cfg.max_position_embeddings = positions;
+  return save_model_folder(Model::from_tensors(cfg, params), dst, DType::F32, WeightLayout::HuggingFace, src_dir);
 }
 
 }  // namespace ernie
