@@ -70,7 +70,8 @@ TEST(Pretrain, LossFallsAndTheFolderLoads) {
   // Near log(|V|) at first; the sentences' word order is learnt (measured: 4.6 -> 2.2 held out).
   EXPECT_LT(train.back(), train.front() - 1.0) << r.out;
   EXPECT_LT(eval.back(), eval.front() - 1.0) << r.out;
-  for (const char* f : {"config.json", "model.safetensors", "vocab.txt", "metrics.jsonl"}) EXPECT_TRUE(fs::exists(out / f)) << f;
+  for (const char* f : {"config.json", "model.safetensors", "vocab.txt", "metrics.jsonl", "pretraining_curves.svg"})
+    EXPECT_TRUE(fs::exists(out / f)) << f;
   r = run_cli("pipeline fill-mask --model '" + out.string() + "' --text 'the [MASK] of france' --top-k 2");
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(json::parse(r.out).size(), 2u);

@@ -350,6 +350,14 @@ void run_pretraining(const PretrainOptions& o, const std::function<void(const st
   };
   const auto t0 = std::chrono::steady_clock::now();
   int64_t tokens = 0, micro = step * o.grad_accum;   // dropout masks continue where the run stopped
+  // pretraining_curves.svg: the loss of every step and the held-out MLM loss and accuracy per epoch
+  // (of this run: a resumed run starts its curves at the step it resumed from).
+  TrainingCurves curves;
+  curves.title = "ernie pretrain";
+  curves.subtitle = "model " + o.out.string() + " · " + cfg.class_name() + " · masking " + o.masking;
+  curves.accuracy_title = "masked-token accuracy";
+  double step_loss_sum = 0, epoch_loss_sum = 0;
+  int64_t epoch_steps = 0;
   double loss_acc = 0;
   int64_t loss_n = 0;
   bool done = step >= total;
@@ -372,6 +380,7 @@ void run_pretraining(const PretrainOptions& o, const std::function<void(const st
         so.loss_scale = 1.0f / static_cast<float>(o.grad_accum);
         const StepResult r = model.forward_backward(packed, p.targets, so);
         loss_acc += r.loss;
+        step_loss_sum += r.loss;
         ++loss_n;
         tokens += packed.tokens();
         if (micro % o.grad_accum != 0) continue;
@@ -379,6 +388,10 @@ void run_pretraining(const PretrainOptions& o, const std::function<void(const st
         opt.step(o.lr * schedule_factor(schedule, step, warmup, total));
         model.zero_grad();
         ++step;
+        curves.step_loss.emplace_back(step, step_loss_sum / o.grad_accum);
+        epoch_loss_sum += step_loss_sum / o.grad_accum;
+        ++epoch_steps;
+        step_loss_sum = 0;
         const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         if (o.progress)
           std::fprintf(stderr, "\rpretrain: step %lld/%lld  loss %.4f  %.0f tok/s   ", static_cast<long long>(step),
@@ -406,6 +419,12 @@ void run_pretraining(const PretrainOptions& o, const std::function<void(const st
     if (!buffer.empty() && !done) run_buffer();
     skip_batches = 0;
     json j = {{"epoch", epoch + 1}, {"step", step}};
+    EpochPoint point;
+    point.epoch = epoch + 1;
+    point.step = step;
+    if (epoch_steps > 0) point.train_loss = epoch_loss_sum / static_cast<double>(epoch_steps);
+    epoch_loss_sum = 0;
+    epoch_steps = 0;
     if (!eval_set.empty()) {
       const EvalStats s = evaluate(model, prep, eval_set, o.batch_size);
       j["eval_mlm_loss"] = s.loss;
@@ -413,7 +432,11 @@ void run_pretraining(const PretrainOptions& o, const std::function<void(const st
       j["eval_perplexity"] = std::exp(s.loss);
       j["eval_masked_tokens"] = s.masked;
       if (!std::isnan(s.sentence_accuracy)) j[o.sop ? "eval_sop_accuracy" : "eval_nsp_accuracy"] = s.sentence_accuracy;
+      point.eval_loss = s.loss;
+      point.eval_accuracy = s.accuracy;
     }
+    curves.epochs.push_back(point);
+    write_file_atomic(o.out / "pretraining_curves.svg", training_curves_svg(curves));
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     j["tokens_per_s"] = tokens / std::max(secs, 1e-9);
     if (o.progress) std::fprintf(stderr, "\n");
