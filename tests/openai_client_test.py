@@ -28,10 +28,10 @@ const OpenAI = require(process.env.OPENAI_MODULE);
   const client = new OpenAI({ apiKey: 'secret', baseURL: process.env.BASE + '/v1' });
   const dflt = await client.embeddings.create({ model: 'fixture', input: ['f5 g6 h7', 'i8'] });
   const flt = await client.embeddings.create({ model: 'fixture', input: 'f5 g6 h7', encoding_format: 'float' });
-  let refused = null;
+  let refused = null, message = null;
   try { await new OpenAI({ apiKey: 'wrong', baseURL: process.env.BASE + '/v1' }).embeddings.create({ model: 'm', input: 'x' }); }
-  catch (e) { refused = e.status; }
-  console.log(JSON.stringify({ dflt, flt, refused }));
+  catch (e) { refused = e.status; message = e.message; }
+  console.log(JSON.stringify({ dflt, flt, refused, message }));
 })().catch((e) => { console.error(String(e)); process.exit(1); });
 """
 
@@ -98,6 +98,7 @@ def main():
         f = got["flt"]["data"][0]["embedding"]
         assert max(abs(a - b) for a, b in zip(f, want[0])) < 1e-6, "float vectors differ from /embed"
         assert got["refused"] == 401, got["refused"]
+        assert "wrong API key" in got["message"], got["message"]   # the client read OpenAI's error shape
         print(f"PASS: openai@4 embeddings.create against {base}/v1: 2 vectors of {len(want[0])} (base64 and float) "
               f"equal /embed; a wrong key gets 401")
         return 0

@@ -104,10 +104,20 @@ TEST(ServeTasks, EmbedAllSimilarityAndOpenAiAgreeWithEmbed) {
   ASSERT_EQ(v.size(), e.body[0].size());
   for (size_t k = 0; k < v.size(); ++k) EXPECT_NEAR(v[k], e.body[0][k].get<double>(), 1e-6);
 
-  expect_error(post(c, "/v1/embeddings", R"({"input": [1, 2, 3]})"), 422, "validation");
-  expect_error(post(c, "/v1/embeddings", R"({"input": "x", "encoding_format": "int8"})"), 422, "validation");
-  expect_error(post(c, "/v1/embeddings", R"({"model": "m"})"), 422, "validation");
-  expect_error(post(c, "/v1/embeddings", R"({"input": []})"), 400, "empty");
+  // OpenAI's error shape on its routes: {"error": {"message", "type", "param", "code"}}.
+  auto openai_error = [](const Answer& a, int status, const std::string& code) {
+    EXPECT_EQ(a.status, status) << a.text;
+    ASSERT_TRUE(a.body.is_object() && a.body.contains("error") && a.body["error"].is_object()) << a.text;
+    EXPECT_FALSE(a.body["error"].value("message", "").empty()) << a.text;
+    EXPECT_EQ(a.body["error"].value("type", ""), status == 401 ? "authentication_error" : "invalid_request_error");
+    EXPECT_EQ(a.body["error"].value("code", ""), code) << a.text;
+  };
+  openai_error(post(c, "/v1/embeddings", R"({"input": [1, 2, 3]})"), 422, "validation");
+  openai_error(post(c, "/v1/embeddings", R"({"input": "x", "encoding_format": "int8"})"), 422, "validation");
+  openai_error(post(c, "/v1/embeddings", R"({"model": "m"})"), 422, "validation");
+  openai_error(post(c, "/v1/embeddings", R"({"input": []})"), 400, "empty");
+  openai_error(post(c, "/v1/embeddings", "not json"), 400, "invalid_json");
+  openai_error(get(c, "/v1/embeddings"), 405, "method_not_allowed");
   expect_error(post(c, "/similarity", R"({"inputs": "x"})"), 422, "validation");
   expect_error(post(c, "/similarity", R"({"inputs": {"source_sentence": "x", "sentences": []}})"), 400, "empty");
   expect_error(post(c, "/embed_all", R"({"inputs": 3})"), 422, "validation");

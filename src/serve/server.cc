@@ -30,6 +30,18 @@ std::string route_label(const std::string& path) {
 // When the current request's headers and body had been read (set by the pre-routing handler on
 // the connection's thread, read by the logger on the same thread).
 thread_local std::chrono::steady_clock::time_point t_request_start{};
+// Whether the current request is on OpenAI's API (/v1/...), whose clients read errors as
+// {"error": {"message", "type", "param", "code"}} (set by the pre-routing handler, same thread).
+thread_local bool t_openai_route = false;
+
+std::string openai_error_body(const std::string& message, int status, const std::string& ernie_type) {
+  const char* type = status == 401 ? "authentication_error"
+                     : status == 429 ? "rate_limit_error"
+                     : status >= 500 ? "server_error"
+                                     : "invalid_request_error";
+  return nlohmann::json{{"error", {{"message", message}, {"type", type}, {"param", nullptr}, {"code", ernie_type}}}}.dump(
+      -1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
 
 bool same_secret(const std::string& a, const std::string& b) {
   // Constant time in the content (the length of the configured key is not a secret worth hiding).
@@ -99,7 +111,8 @@ void Server::Impl::answer_error(httplib::Response& res, const ApiError& e) {
   res.status = e.status;
   if (e.status == 429) res.set_header("Retry-After", "1");
   if (e.status == 401) res.set_header("WWW-Authenticate", "Bearer");
-  res.set_content(serve::error_body(e.what(), e.type), "application/json");
+  res.set_content(t_openai_route ? openai_error_body(e.what(), e.status, e.type) : serve::error_body(e.what(), e.type),
+                  "application/json");
 }
 
 template <class F>
@@ -128,6 +141,7 @@ void Server::Impl::routes() {
 
   http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     t_request_start = std::chrono::steady_clock::now();
+    t_openai_route = req.path.rfind("/v1/", 0) == 0;
     {
       std::lock_guard<std::mutex> lock(busy_mu);
       busy.insert({req.remote_addr, req.remote_port});
@@ -153,7 +167,9 @@ void Server::Impl::routes() {
     } else if (res.status == 404) msg = "no route " + req.method + " " + req.path;
     else if (res.status == 413) msg = "the request body is larger than the limit (--max-body-bytes)";
     else msg = "HTTP " + std::to_string(res.status) + " for " + req.method + " " + req.path;
-    res.set_content(serve::error_body(msg, status_error_type(res.status)), "application/json");
+    res.set_content(req.path.rfind("/v1/", 0) == 0 ? openai_error_body(msg, res.status, status_error_type(res.status))
+                                                   : serve::error_body(msg, status_error_type(res.status)),
+                    "application/json");
     return httplib::Server::HandlerResponse::Handled;
   }));
   http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
