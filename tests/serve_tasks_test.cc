@@ -104,6 +104,11 @@ TEST(ServeTasks, EmbedAllSimilarityAndOpenAiAgreeWithEmbed) {
   ASSERT_EQ(v.size(), e.body[0].size());
   for (size_t k = 0; k < v.size(); ++k) EXPECT_NEAR(v[k], e.body[0][k].get<double>(), 1e-6);
 
+  Answer models = get(c, "/v1/models");
+  ASSERT_EQ(models.status, 200) << models.text;
+  EXPECT_EQ(models.body["object"], "list");
+  EXPECT_EQ(models.body["data"][0]["object"], "model");
+  EXPECT_EQ(models.body["data"][0]["id"], get(c, "/info").body["model_id"]);
   // OpenAI's error shape on its routes: {"error": {"message", "type", "param", "code"}}.
   auto openai_error = [](const Answer& a, int status, const std::string& code) {
     EXPECT_EQ(a.status, status) << a.text;

@@ -183,6 +183,9 @@ const char* openapi_json() {
         "responses": { "200": { "description": "{object: list, data: [{object: embedding, index, embedding}], model, usage: {prompt_tokens, total_tokens}}" }, "400": { "$ref": "#/components/responses/Error" }, "422": { "$ref": "#/components/responses/Error" } }
       }
     },
+    "/v1/models": {
+      "get": { "summary": "OpenAI's model list: the one model served", "responses": { "200": { "description": "{object: list, data: [{id, object: model, created, owned_by}]}" } } }
+    },
     "/question-answering": {
       "post": {
         "summary": "Extractive question answering: inputs {question, context} or a list; parameters top_k, doc_stride, max_answer_len, max_seq_len, max_question_len, handle_impossible_answer, align_to_words",

@@ -209,6 +209,11 @@ void Server::Impl::routes() {
     res.set_content(metrics.render(batcher->queue_depth(), batcher->requests_in_flight()),
                     "text/plain; version=0.0.4; charset=utf-8");
   });
+  // OpenAI's model list: clients and tools built on them ask it before anything else.
+  http.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
+    const nlohmann::json model = {{"id", model_id}, {"object", "model"}, {"created", 0}, {"owned_by", "ernie"}};
+    res.set_content(dump(nlohmann::json{{"object", "list"}, {"data", nlohmann::json::array({model})}}), "application/json");
+  });
   http.Get("/openapi.json", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(serve::openapi_json(), "application/json");
   });
@@ -265,7 +270,7 @@ const std::set<std::string>& known_post_routes() {
 }
 
 const std::set<std::string>& known_get_routes() {
-  static const std::set<std::string> r = {"/", "/health", "/info", "/metrics", "/openapi.json"};
+  static const std::set<std::string> r = {"/", "/health", "/info", "/metrics", "/openapi.json", "/v1/models"};
   return r;
 }
 
