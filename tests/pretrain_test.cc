@@ -76,7 +76,7 @@ TEST(Pretrain, LossFallsAndTheFolderLoads) {
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(json::parse(r.out).size(), 2u);
   // Whole-word masking and a pre-training head with sentence order.
-  r = run_cli(s.args(s.tmp.path() / "sop", "--max-steps 4 --masking whole-word --no-segment --sop --eval-fraction 0.1 --optimizer lamb"));
+  r = run_cli(s.args(s.tmp.path() / "sop", "--max-steps 4 --masking whole-word --no-segment --sop --eval-fraction 0.1 --optimizer lamb --schedule polynomial --power 2 --lr-end 1e-5"));
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_TRUE(lines_of(r.out).back().contains("eval_sop_accuracy")) << r.out;
 }

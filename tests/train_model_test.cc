@@ -409,6 +409,13 @@ TEST(Optimizer, FirstLambStepClosedForm) {
 
 TEST(Optimizer, SchedulesAsTransformers) {
   // get_linear_schedule_with_warmup(warmup=10, total=110): step/10, then (110 - step)/100.
+  // get_polynomial_decay_schedule_with_warmup(warmup=10, total=110, lr_end=0.1 lr, power=2):
+  // step 60 has half of the decay left: 0.1 + 0.9 * 0.5^2 = 0.325; past the end: lr_end.
+  EXPECT_DOUBLE_EQ(schedule_factor(Schedule::Polynomial, 5, 10, 110, 2.0, 0.1), 0.5);
+  EXPECT_DOUBLE_EQ(schedule_factor(Schedule::Polynomial, 60, 10, 110, 2.0, 0.1), 0.325);
+  EXPECT_DOUBLE_EQ(schedule_factor(Schedule::Polynomial, 110, 10, 110, 2.0, 0.1), 0.1);
+  EXPECT_DOUBLE_EQ(schedule_factor(Schedule::Polynomial, 200, 10, 110, 2.0, 0.1), 0.1);
+  EXPECT_DOUBLE_EQ(schedule_factor(Schedule::Polynomial, 60, 10, 110), schedule_factor(Schedule::Linear, 60, 10, 110));
   EXPECT_DOUBLE_EQ(schedule_factor(Schedule::Linear, 0, 10, 110), 0.0);
   EXPECT_DOUBLE_EQ(schedule_factor(Schedule::Linear, 5, 10, 110), 0.5);
   EXPECT_DOUBLE_EQ(schedule_factor(Schedule::Linear, 10, 10, 110), 1.0);

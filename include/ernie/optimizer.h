@@ -10,13 +10,16 @@
 
 namespace ernie {
 
-enum class Schedule { Linear, Cosine, Constant };
-Schedule parse_schedule(const std::string& name);   // linear | cosine | constant; throws otherwise
+enum class Schedule { Linear, Cosine, Constant, Polynomial };
+Schedule parse_schedule(const std::string& name);   // linear | cosine | constant | polynomial; throws otherwise
 
 // Multiplier of the peak learning rate at optimizer step `step` (0-based) of `total`, with
 // `warmup` warmup steps: step / warmup during warmup, then the decay (transformers'
 // get_{linear,cosine,constant}_schedule_with_warmup: the first step of a warmup has rate 0).
-double schedule_factor(Schedule s, int64_t step, int64_t warmup, int64_t total);
+// Polynomial: transformers' get_polynomial_decay_schedule_with_warmup, as a factor of the peak:
+// end + (1 - end) * (1 - progress)^power after warmup (end = lr_end / lr, BERT's pretraining decay
+// with power 1), `end` once past `total`.
+double schedule_factor(Schedule s, int64_t step, int64_t warmup, int64_t total, double power = 1.0, double end = 0.0);
 
 // Scales every gradient so that their global L2 norm is at most max_norm (max_norm <= 0: no
 // clipping). Returns the norm before clipping (as torch.nn.utils.clip_grad_norm_).

@@ -39,7 +39,8 @@ struct PretrainOptions {
   int64_t batch_size = 32;
   int grad_accum = 1;
   double lr = 1e-4, warmup_ratio = 0.0, weight_decay = 0.01, max_grad_norm = 1.0;
-  std::string schedule = "linear";
+  std::string schedule = "linear";     // linear | cosine | constant | polynomial
+  double power = 1.0, lr_end = 0.0;   // polynomial decay: its power and final learning rate
   std::string optimizer = "adamw";    // adamw | lamb
   uint64_t seed = 42;
   int threads = 0;

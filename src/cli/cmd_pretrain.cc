@@ -53,7 +53,9 @@ void add_pretrain_command(CLI::App& app) {
   cmd->add_option("--grad-accum", o->grad_accum, "Micro-batches per optimizer step")->default_val(1);
   cmd->add_option("--lr", o->lr, "Peak learning rate (AdamW)")->default_val(1e-4);
   cmd->add_option("--warmup-ratio", o->warmup_ratio, "Fraction of steps with linear warmup")->default_val(0.0);
-  cmd->add_option("--schedule", o->schedule, "After warmup: linear | cosine | constant")->default_val("linear");
+  cmd->add_option("--schedule", o->schedule, "After warmup: linear | cosine | constant | polynomial")->default_val("linear");
+  cmd->add_option("--power", o->power, "polynomial: the decay's power")->default_val(1.0);
+  cmd->add_option("--lr-end", o->lr_end, "polynomial: the final learning rate")->default_val(0.0);
   cmd->add_option("--optimizer", o->optimizer, "adamw | lamb (AdamW's moments with LAMB's per-tensor trust ratio)")
       ->default_val("adamw")
       ->check(CLI::IsMember({"adamw", "lamb"}));

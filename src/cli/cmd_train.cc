@@ -49,7 +49,7 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--grad-accum", o->grad_accum, "Micro-batches per optimizer step")->default_val(1);
   cmd->add_option("--lr", o->lr, "Peak learning rate (AdamW)")->default_val(5e-5);
   cmd->add_option("--warmup-ratio", o->warmup_ratio, "Fraction of steps with linear warmup")->default_val(0.0);
-  cmd->add_option("--schedule", o->schedule, "After warmup: linear | cosine | constant")->default_val("linear");
+  cmd->add_option("--schedule", o->schedule, "After warmup: linear | cosine | constant | polynomial (power 1 to 0: linear)")->default_val("linear");
   cmd->add_option("--weight-decay", o->weight_decay, "AdamW decoupled weight decay (not on biases, LayerNorm)")
       ->default_val(0.01);
   cmd->add_option("--max-grad-norm", o->max_grad_norm, "Clip the global gradient norm (0: off)")->default_val(1.0);

@@ -12,12 +12,19 @@ Schedule parse_schedule(const std::string& name) {
   if (name == "linear") return Schedule::Linear;
   if (name == "cosine") return Schedule::Cosine;
   if (name == "constant") return Schedule::Constant;
-  throw Error("unknown learning-rate schedule '" + name + "' (expected linear, cosine or constant)");
+  if (name == "polynomial") return Schedule::Polynomial;
+  throw Error("unknown learning-rate schedule '" + name + "' (expected linear, cosine, constant or polynomial)");
 }
 
-double schedule_factor(Schedule s, int64_t step, int64_t warmup, int64_t total) {
+double schedule_factor(Schedule s, int64_t step, int64_t warmup, int64_t total, double power, double end) {
   if (step < warmup) return static_cast<double>(step) / static_cast<double>(std::max<int64_t>(1, warmup));
   if (s == Schedule::Constant) return 1.0;
+  if (s == Schedule::Polynomial) {
+    if (step > total) return end;
+    const double remaining =
+        1.0 - static_cast<double>(step - warmup) / static_cast<double>(std::max<int64_t>(1, total - warmup));
+    return end + (1.0 - end) * std::pow(remaining, power);
+  }
   const double progress =
       static_cast<double>(step - warmup) / static_cast<double>(std::max<int64_t>(1, total - warmup));
   if (s == Schedule::Linear) return std::max(0.0, 1.0 - progress);

@@ -385,7 +385,7 @@ void run_pretraining(const PretrainOptions& o, const std::function<void(const st
         tokens += packed.tokens();
         if (micro % o.grad_accum != 0) continue;
         clip_grad_norm(model, o.max_grad_norm);
-        opt.step(o.lr * schedule_factor(schedule, step, warmup, total));
+        opt.step(o.lr * schedule_factor(schedule, step, warmup, total, o.power, o.lr_end / o.lr));
         model.zero_grad();
         ++step;
         curves.step_loss.emplace_back(step, step_loss_sum / o.grad_accum);
@@ -398,7 +398,8 @@ void run_pretraining(const PretrainOptions& o, const std::function<void(const st
                        static_cast<long long>(total), loss_acc / std::max<int64_t>(1, loss_n), tokens / std::max(secs, 1e-9));
         if (o.log_steps > 0 && step % o.log_steps == 0) {
           emit({{"step", step}, {"epoch", epoch + 1}, {"train_loss", loss_acc / std::max<int64_t>(1, loss_n)},
-                {"lr", o.lr * schedule_factor(schedule, step, warmup, total)}, {"tokens_per_s", tokens / std::max(secs, 1e-9)}});
+                {"lr", o.lr * schedule_factor(schedule, step, warmup, total, o.power, o.lr_end / o.lr)},
+                {"tokens_per_s", tokens / std::max(secs, 1e-9)}});
           loss_acc = 0;
           loss_n = 0;
         }
