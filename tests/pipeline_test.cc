@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ernie/pipeline.h"
+#include "serve_util.h"
 #include "test_util.h"
 
 namespace {
@@ -231,14 +232,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// A fixture model folder with a generated vocab (f5 g6 h7 ...), as the server tests make them.
+// A fixture model folder with the server tests' generated vocab (f5 g6 h7 ...).
 fs::path cli_model(const ernie::testing::TempDir& tmp, const std::string& fixture) {
   const fs::path dir = tmp.path() / fixture;
   fs::create_directories(dir);
-  for (const char* f : {"config.json", "model.safetensors"}) fs::copy(ernie::testing::fixtures_dir() / fixture / f, dir / f);
-  std::string vocab = "[PAD]\n[CLS]\n[SEP]\n[UNK]\n[MASK]\n";
-  for (int i = 5; i < 120; ++i) vocab += std::string(1, static_cast<char>('a' + i % 26)) + std::to_string(i) + "\n";
-  ernie::testing::write_file(dir / "vocab.txt", vocab);
+  serve_test::make_model(dir, fixture);
   return dir;
 }
 

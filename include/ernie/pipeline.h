@@ -194,7 +194,9 @@ struct EmbeddingOptions {
 // of the sequence, special tokens included, as sentence-transformers with its attention mask) or
 // [L, H] (None).
 SequenceOutput pool(const SequenceOutput& hidden, const EmbeddingOptions& o);
-std::vector<SequenceOutput> embed(const Engine& e, const std::vector<std::string>& texts, const EmbeddingOptions& o);
+// `tokens` (optional): the tokens of the texts' encodings, added up (OpenAI's usage counts).
+std::vector<SequenceOutput> embed(const Engine& e, const std::vector<std::string>& texts, const EmbeddingOptions& o,
+                                  int64_t* tokens = nullptr);
 // Cosine similarity of the source sentence's embedding with each other sentence's.
 std::vector<double> similarity(const Engine& e, const std::string& source, const std::vector<std::string>& sentences,
                                const EmbeddingOptions& o);

@@ -44,7 +44,7 @@ struct StepOptions {
 
 struct StepResult {
   double loss = 0;         // mean loss of the batch
-  Tensor logits;           // [B, N] or [T, N]; masked LM: [K, V] for the K masked tokens
+  Tensor logits;           // [B, N] or [T, N]; masked LM: [K, V] for the K masked tokens (evaluate() only)
   Tensor sentence_logits;  // [B, 2] next-sentence / sentence-order logits (pre-training)
   double sentence_loss = 0;   // its part of `loss` (pre-training)
 };

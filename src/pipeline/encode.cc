@@ -21,6 +21,10 @@ void fit_token_types(const Engine& e, Encoding& enc) {
                   std::to_string(e.config->type_vocab_size) + " token types (text pairs need type_vocab_size >= 2)");
 }
 
+std::string label_name(const Config& cfg, size_t k) {
+  return k < cfg.id2label.size() ? cfg.id2label[k] : "LABEL_" + std::to_string(k);
+}
+
 Encoding encode_input(const Engine& e, std::string_view text, const std::string_view* pair, size_t index) {
   Encoding enc;
   try {

@@ -14,5 +14,7 @@ EncodeOptions encode_options(const Engine& e);
 Encoding encode_input(const Engine& e, std::string_view text, const std::string_view* pair, size_t index);
 // The model's token types for an encoding made elsewhere (windows).
 void fit_token_types(const Engine& e, Encoding& enc);
+// id2label[k], or transformers' LABEL_k when the config names fewer labels.
+std::string label_name(const Config& cfg, size_t k);
 
 }  // namespace ernie::pipeline

@@ -63,10 +63,13 @@ SequenceOutput pool(const SequenceOutput& h, const EmbeddingOptions& o) {
   return out;
 }
 
-std::vector<SequenceOutput> embed(const Engine& e, const std::vector<std::string>& texts, const EmbeddingOptions& o) {
+std::vector<SequenceOutput> embed(const Engine& e, const std::vector<std::string>& texts, const EmbeddingOptions& o,
+                                  int64_t* tokens) {
   std::vector<Encoding> encs;
   encs.reserve(texts.size());
   for (size_t i = 0; i < texts.size(); ++i) encs.push_back(encode_input(e, texts[i], nullptr, i));
+  if (tokens)
+    for (const auto& enc : encs) *tokens += static_cast<int64_t>(enc.size());
   auto outs = e.run(encs, Need::Hidden);
   for (auto& h : outs) h = pool(h, o);
   return outs;

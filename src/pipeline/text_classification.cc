@@ -44,7 +44,7 @@ std::vector<Label> rank_labels(const std::vector<double>& scores, const Config& 
   if (top_k > 0 && order.size() > static_cast<size_t>(top_k)) order.resize(static_cast<size_t>(top_k));
   std::vector<Label> out;
   for (size_t k : order)
-    out.push_back({k < cfg.id2label.size() ? cfg.id2label[k] : "LABEL_" + std::to_string(k), scores[k]});
+    out.push_back({label_name(cfg, k), scores[k]});
   return out;
 }
 

@@ -49,10 +49,6 @@ size_t argmax(const std::vector<double>& v) {   // numpy's: the first maximum
   return static_cast<size_t>(std::max_element(v.begin(), v.end()) - v.begin());
 }
 
-std::string label_of(const Config& cfg, size_t k) {
-  return k < cfg.id2label.size() ? cfg.id2label[k] : "LABEL_" + std::to_string(k);
-}
-
 Entity aggregate_word(const Tokenizer& tok, const std::vector<PreEntity>& group, Aggregation a, const Config& cfg) {
   std::vector<std::string> words;
   for (const auto& p : group) words.push_back(p.word);
@@ -78,7 +74,7 @@ Entity aggregate_word(const Tokenizer& tok, const std::vector<PreEntity>& group,
     for (double& s : scores) s /= static_cast<double>(group.size());
   }
   const size_t k = argmax(scores);
-  out.entity = label_of(cfg, k);
+  out.entity = label_name(cfg, k);
   out.score = scores[k];
   return out;
 }
@@ -170,7 +166,7 @@ std::vector<Entity> token_entities(const Tokenizer& tok, std::string_view text, 
   if (a == Aggregation::None || a == Aggregation::Simple) {
     for (const auto& p : pre) {
       const size_t k = argmax(p.scores);
-      entities.push_back({label_of(cfg, k), p.scores[k], p.index, p.word, p.start, p.end});
+      entities.push_back({label_name(cfg, k), p.scores[k], p.index, p.word, p.start, p.end});
     }
   } else {
     std::vector<PreEntity> word;

@@ -273,15 +273,8 @@ json Server::Impl::openai_embeddings(const json& body) {
   pipeline::EmbeddingOptions opts;
   opts.pooling = default_pooling;
   opts.normalize = true;   // OpenAI's embeddings are unit vectors
-  pipeline::Engine e = engine("/v1/embeddings", true);
-  // Token counts for "usage", from the same encodings the pipeline makes.
   int64_t tokens = 0;
-  for (const auto& t : texts) {
-    EncodeOptions eo;
-    eo.max_length = max_len;
-    tokens += static_cast<int64_t>(tok.encode(t, eo).size());
-  }
-  const auto v = pipeline::embed(e, texts, opts);
+  const auto v = pipeline::embed(engine("/v1/embeddings", true), texts, opts, &tokens);
   json data = json::array();
   for (size_t i = 0; i < v.size(); ++i) {
     json item = {{"object", "embedding"}, {"index", i}};

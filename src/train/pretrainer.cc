@@ -45,7 +45,7 @@ class Corpus {
  public:
   Corpus(const PretrainOptions& o, std::vector<fs::path> files, bool held_out) : o_(o), files_(std::move(files)), held_(held_out) {}
 
-  // Calls f(example) for every example, in corpus order.
+  // Calls f(example) for every example, in corpus order, until f returns false.
   template <class F>
   void each(F&& f) const {
     uint64_t line_no = 0, example = 0;
@@ -80,7 +80,7 @@ class Corpus {
             e.b = line;
             e.pair = true;
             e.index = example++;
-            f(std::move(e));
+            if (!f(std::move(e))) return;
           }
           prev = line;
           have_prev = true;
@@ -91,7 +91,7 @@ class Corpus {
         e.index = example++;
         if (!span_line.empty()) e.spans = parse_spans(span_line, line_no);
         if (!ref_line.empty()) e.continuations = parse_refs(ref_line, line_no);
-        f(std::move(e));
+        if (!f(std::move(e))) return;
       }
       have_prev = false;   // documents do not cross files
     }
@@ -290,17 +290,14 @@ void run_pretraining(const PretrainOptions& o, const std::function<void(const st
   std::vector<CorpusExample> eval_set;
   if (!o.eval_corpus.empty() || o.eval_fraction > 0) {
     const Corpus held(o, o.eval_corpus.empty() ? o.corpus : std::vector<fs::path>{o.eval_corpus}, o.eval_corpus.empty());
-    try {
-      held.each([&](CorpusExample&& e) {
-        if (static_cast<int64_t>(eval_set.size()) >= o.eval_max_examples) throw 0;
-        eval_set.push_back(std::move(e));
-      });
-    } catch (int) {
-    }
+    held.each([&](CorpusExample&& e) {
+      eval_set.push_back(std::move(e));
+      return static_cast<int64_t>(eval_set.size()) < o.eval_max_examples;
+    });
   }
   const Corpus train_corpus(o, o.corpus, false);
   int64_t examples = 0;
-  train_corpus.each([&](CorpusExample&&) { ++examples; });
+  train_corpus.each([&](CorpusExample&&) { return ++examples > 0; });
   if (examples == 0) throw Error("the corpus holds no training example (non-empty lines; pairs need two per document)");
   const int64_t per_step = o.batch_size * o.grad_accum;
   const int64_t steps_per_epoch = (examples + per_step - 1) / per_step;
@@ -413,9 +410,9 @@ void run_pretraining(const PretrainOptions& o, const std::function<void(const st
       ++chunk;
     };
     train_corpus.each([&](CorpusExample&& e) {
-      if (done) return;
       buffer.push_back(std::move(e));
       if (static_cast<int64_t>(buffer.size()) >= o.shuffle_buffer) run_buffer();
+      return !done;   // the schedule ended: stop reading
     });
     if (!buffer.empty() && !done) run_buffer();
     skip_batches = 0;

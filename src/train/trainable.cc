@@ -222,7 +222,8 @@ StepResult TrainableModel::forward_backward(const Batch& batch, const Targets& t
   const train::Dropout d = dropout_of(*cfg_, o);
   StepResult r;
   r.loss = engine_->forward(batch, targets, d, o.loss_scale);
-  r.logits = logits_of(*engine_, *cfg_, batch);
+  // A masked LM's K x V logits would be a large copy every step, and no training loop reads them.
+  if (!train::is_lm_head(*cfg_)) r.logits = logits_of(*engine_, *cfg_, batch);
   sentence_outputs(*engine_, *cfg_, batch, r);
   engine_->backward(batch, d, o.on_gradients_ready);
   return r;
