@@ -17,7 +17,10 @@ PACKAGES=(cmake ninja-build g++ make pkg-config libdnnl-dev libxsmm-dev nlohmann
 # `install-deps.sh bench`: also what bench/ compares against: PyTorch (ONNX export, training
 # baselines) on OpenBLAS (without libopenblas0-pthread Debian's torch runs on the reference BLAS,
 # several times slower), and Node for ONNX Runtime.
-[ "${1:-}" = "bench" ] && PACKAGES+=(python3-torch python3-numpy libopenblas0-pthread nodejs npm)
+[ "${1:-}" = "bench" ] && PACKAGES+=(python3-torch python3-numpy libopenblas0-pthread)
+# Node from Debian unless one is already there (NodeSource's nodejs bundles npm and conflicts
+# with Debian's npm package).
+[ "${1:-}" = "bench" ] && ! command -v npm >/dev/null && PACKAGES+=(nodejs npm)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
