@@ -1,4 +1,6 @@
-// Linear layers: y = act(x · Wᵀ + b) (or y += x · Wᵀ + b), weights packed once.
+// Linear layers: y = act(x · Wᵀ + b) (or y += x · Wᵀ + b), weights packed once. This file:
+// packing and dispatch, the oneDNN and int8 paths; linear_xsmm_cpu.cc: the fp32 panels and
+// libxsmm; linear_backward_cpu.cc: training's backward.
 //
 // A Linear layer of the model is packed once (pack_linear) in the layout of the kernel that
 // multiplies it; the original [out, in] matrix is not needed afterwards (unpack_linear gives it
@@ -48,42 +50,15 @@
 #include <omp.h>
 #include <oneapi/dnnl/dnnl.h>
 #include <oneapi/dnnl/dnnl.hpp>
-#ifdef ERNIE_HAVE_LIBXSMM
-#include <libxsmm.h>
-#endif
 
 #include "ernie/error.h"
+#include "kernels/cpu/linear_cpu.h"
 #include "kernels/cpu/vec.h"
 #include "kernels/kernels.h"
 #include "kernels/mapped.h"
-
 namespace ernie::kernels {
 
-struct PackedLinear {
-  MatType type = MatType::F32;
-  MatType prod = MatType::F32;   // the type oneDNN multiplies in (F32 for emulated bf16)
-  LinearKernel kernel = LinearKernel::Libxsmm;
-  int64_t K = 0, N = 0;
-  std::vector<float> bias;   // [N], or empty
-  const float* b() const { return bias.empty() ? nullptr : bias.data(); }
-  // Libxsmm: Wᵀ in panels of `panel` columns, panel j = columns [j·panel, j·panel + w) as [K][w]
-  // (w = panel except for the last); exactly N·K floats. BF16 without native bf16 products keeps
-  // the bf16-rounded weights here (`rounded`) and rounds each activation row the same way.
-  int64_t panel = 0;
-  bool rounded = false;
-  bool brgemm_panels = false;   // the panels are also oneDNN's fp32 brgemm layout (wdesc describes them)
-  MappedBuffer<float> panels;
-  // Onednn: the weights as oneDNN's matmul wants them (wdesc: blocked for brgemm, or [K, N] with
-  // strides {1, K} when `plain`: the original layout, multiplied with a runtime row count).
-  dnnl::memory::desc wdesc;
-  bool plain = false;
-  MappedBuffer<char> wdata;
-  // S8: per output channel scale [N] and 128·Σ_k q[n, k] [N] (the u8 zero point's share).
-  std::vector<float> scale;
-  std::vector<int32_t> comp;
-};
-
-namespace {
+namespace detail {
 
 using dnnl::memory;
 using dt = memory::data_type;
@@ -104,6 +79,7 @@ bool has_isa(dnnl::cpu_isa want) {   // oneDNN's ISA values are nested bit masks
   return (isa & static_cast<unsigned>(want)) == static_cast<unsigned>(want);
 }
 
+namespace {
 bool onednn_eltwise(Activation act, dnnl::algorithm* alg, float* alpha) {
   *alpha = 0.0f;
   switch (act) {
@@ -120,37 +96,13 @@ bool onednn_eltwise(Activation act, dnnl::algorithm* alg, float* alpha) {
   return false;
 }
 
-template <class T>
-T* scratch(std::vector<T>& v, size_t n) {
-  if (v.size() < n) v.resize(n);
-  return v.data();
-}
-
 // ---- oneDNN matmul primitives -----------------------------------------------------------------
 
 dt src_type(MatType t) { return t == MatType::F32 ? dt::f32 : t == MatType::BF16 ? dt::bf16 : dt::u8; }
 dt wei_type(MatType t) { return t == MatType::F32 ? dt::f32 : t == MatType::BF16 ? dt::bf16 : dt::s8; }
 dt dst_type(MatType t) { return t == MatType::S8 ? dt::s32 : dt::f32; }
 
-// rows: a fixed row count (blocked weights), or 0 for a runtime row count over [K, N] weights
-// with strides {1, K}. `wdesc` is the blocked weights' layout (ignored when rows == 0).
-struct Key {
-  int type;
-  int64_t K, N, rows;
-  bool bias;
-  int act;
-  bool accumulate;
-  bool operator==(const Key& o) const {
-    return std::tie(type, K, N, rows, bias, act, accumulate) ==
-           std::tie(o.type, o.K, o.N, o.rows, o.bias, o.act, o.accumulate);
-  }
-};
-struct KeyHash {
-  size_t operator()(const Key& k) const {
-    return std::hash<int64_t>()((((k.K * 1000003 + k.N) * 8191 + k.rows) * 31 + k.type) * 64 + k.act * 4 +
-                                k.bias * 2 + k.accumulate);
-  }
-};
+}  // namespace
 
 dnnl::matmul::primitive_desc make_pd(const Key& key, const memory::desc& wdesc) {
   const auto type = static_cast<MatType>(key.type);
@@ -168,6 +120,19 @@ dnnl::matmul::primitive_desc make_pd(const Key& key, const memory::desc& wdesc) 
   attr.set_post_ops(ops);
   return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, wei, bias, dst), attr, engine());
 }
+
+}  // namespace detail
+
+namespace {
+
+using namespace detail;
+
+struct KeyHash {
+  size_t operator()(const Key& k) const {
+    return std::hash<int64_t>()((((k.K * 1000003 + k.N) * 8191 + k.rows) * 31 + k.type) * 64 + k.act * 4 +
+                                k.bias * 2 + k.accumulate);
+  }
+};
 
 // Cached per key and weights layout (the layouts of one key agree in practice: the check is cheap).
 std::shared_ptr<const dnnl::matmul> primitive(const Key& key, const memory::desc& wdesc) {
@@ -223,186 +188,6 @@ void pack_onednn(PackedLinear& p, const void* w, dt w_type) {
   memory dst(p.wdesc, engine(), p.wdata.data());
   dnnl::reorder(src, dst).execute(stream(), src, dst);
   stream().wait();
-}
-
-// ---- libxsmm ----------------------------------------------------------------------------------
-
-#ifdef ERNIE_HAVE_LIBXSMM
-using XsmmKernel = libxsmm_smmfunction;
-
-// libxsmm generates code for the same instruction set oneDNN uses (so ONEDNN_MAX_CPU_ISA=AVX2
-// checks the AVX2 path of both), unless LIBXSMM_TARGET says otherwise.
-bool xsmm_ready() {
-  static const bool ok = [] {
-    libxsmm_init();
-    if (!std::getenv("LIBXSMM_TARGET")) {
-      if (!has_isa(dnnl::cpu_isa::avx512_core)) {
-        if (has_isa(dnnl::cpu_isa::avx2)) libxsmm_set_target_arch("hsw");
-        else if (has_isa(dnnl::cpu_isa::avx)) libxsmm_set_target_arch("snb");
-        else return false;
-      }
-    }
-    const float alpha = 1.0f, beta = 0.0f;
-    return libxsmm_smmdispatch(16, 1, 16, nullptr, nullptr, nullptr, &alpha, &beta, nullptr, nullptr) != nullptr;   // JIT works here
-  }();
-  return ok;
-}
-
-// C[w, rows] (column-major, ldc = panel) = A[w, K] (a panel, lda = w) · B[K, rows] (x, ldb = K).
-// With `prefetch` the kernel also pulls the next call's panel into L2 while it computes
-// (LIBXSMM_GEMM_PREFETCH_AL2). Measured on the seed shapes, 2 threads, weights beyond L3: with
-// K = 768 (192 KiB panels) 1.15-1.28x faster at 4-16 rows, 1.03-1.09x at 64-128; with K = 3072
-// (768 KiB panels, two of which crowd the x block out of L2) 0.86-1.0x, so only small panels do it.
-XsmmKernel xsmm_kernel(int64_t w, int64_t rows, int64_t K, int64_t ldc, bool prefetch_next) {
-  const float alpha = 1.0f, beta = 0.0f;
-  const libxsmm_blasint lda = static_cast<libxsmm_blasint>(w), ldb = static_cast<libxsmm_blasint>(K),
-                        ldcc = static_cast<libxsmm_blasint>(ldc);
-  const int prefetch = prefetch_next ? LIBXSMM_GEMM_PREFETCH_AL2 : LIBXSMM_GEMM_PREFETCH_NONE;
-  XsmmKernel k = libxsmm_smmdispatch(static_cast<libxsmm_blasint>(w), static_cast<libxsmm_blasint>(rows),
-                                     static_cast<libxsmm_blasint>(K), &lda, &ldb, &ldcc, &alpha, &beta, nullptr,
-                                     &prefetch);
-  if (!k) throw Error("libxsmm could not generate a " + std::to_string(w) + "x" + std::to_string(rows) + "x" +
-                      std::to_string(K) + " kernel");
-  return k;
-}
-#endif
-
-// Panel width: 64 columns (four AVX-512 vectors, eight AVX2 ones) measured best on both.
-constexpr int64_t kPanel = 64;
-// Rows per kernel call: up to 64 (the x block, 64 x K floats, stays in L2 beside the panel).
-constexpr int64_t kRowBlock = 64;
-
-// Wᵀ into panels, and back: 16 x 16 tiles (each read and written through 16 cache lines),
-// panels in parallel.
-template <bool kPack>
-void transpose_panels(const PackedLinear& p, float* panels, float* W) {
-  const int64_t K = p.K, N = p.N, panel_count = (N + p.panel - 1) / p.panel;
-#pragma omp parallel for schedule(static) if (N * K > 1 << 16)
-  for (int64_t j = 0; j < panel_count; ++j) {
-    const int64_t n0 = j * p.panel, w = std::min(p.panel, N - n0);
-    float* P = panels + n0 * K;
-    for (int64_t k0 = 0; k0 < K; k0 += 16)
-      for (int64_t c0 = 0; c0 < w; c0 += 16)
-        for (int64_t c = c0; c < std::min(w, c0 + 16); ++c)
-          for (int64_t k = k0; k < std::min(K, k0 + 16); ++k) {
-            if constexpr (kPack)
-              P[k * w + c] = W[(n0 + c) * K + k];
-            else
-              W[(n0 + c) * K + k] = P[k * w + c];
-          }
-  }
-}
-
-// The panels as a oneDNN memory descriptor (dims {K, N}; N in blocks of `panel`, each block
-// [K][panel]) when N is a multiple of the panel width: oneDNN's JIT reorders then pack and unpack
-// them several times faster than the tiled loop above.
-bool panels_desc(const PackedLinear& p, memory::desc* md) {
-  if (p.N % p.panel != 0) return false;
-  dnnl_memory_desc_t d;
-  const dnnl_dims_t dims = {p.K, p.N};
-  if (dnnl_memory_desc_init_by_tag(&d, 2, dims, dnnl_f32, dnnl_ab) != dnnl_success) return false;
-  dnnl_blocking_desc_t& b = d.format_desc.blocking;
-  b.strides[0] = p.panel;         // k within a panel
-  b.strides[1] = p.K * p.panel;   // the panel
-  b.inner_nblks = 1;
-  b.inner_blks[0] = p.panel;
-  b.inner_idxs[0] = 1;
-  *md = memory::desc(d);
-  return true;
-}
-
-// W [N, K] (= dims {K, N} with strides {1, K}) <-> panels.
-void reorder_panels(const PackedLinear& p, const memory::desc& panels, float* W, bool pack) {
-  memory plain(memory::desc({p.K, p.N}, dt::f32, memory::dims{1, p.K}), engine(), W);
-  memory blocked(panels, engine(), p.panels.data());
-  if (pack)
-    dnnl::reorder(plain, blocked).execute(stream(), plain, blocked);
-  else
-    dnnl::reorder(blocked, plain).execute(stream(), blocked, plain);
-  stream().wait();
-}
-
-// oneDNN's fp32 brgemm matmul keeps its weights as BA16a64b: [N/64][K/16][16][64], which is the
-// panels' [N/64][K][64] when K is a multiple of 16. Then the same copy serves both libraries.
-void check_brgemm_panels(PackedLinear& p) {
-  if (p.panel != 64 || p.N % 64 != 0 || p.K % 16 != 0) return;
-  try {
-    const Key probe{static_cast<int>(MatType::F32), p.K, p.N, 128, false, static_cast<int>(Activation::Linear), false};
-    const auto pd = make_pd(probe, memory::desc({p.K, p.N}, dt::f32, memory::format_tag::any));
-    if (std::string(pd.impl_info_str()).rfind("brg", 0) != 0) return;
-    const dnnl_memory_desc_t& d = pd.weights_desc().data;
-    const dnnl_blocking_desc_t& b = d.format_desc.blocking;
-    if (d.format_kind == dnnl_blocked && b.inner_nblks == 2 && b.inner_blks[0] == 16 && b.inner_idxs[0] == 0 &&
-        b.inner_blks[1] == 64 && b.inner_idxs[1] == 1 && b.strides[0] == 16 * 64 && b.strides[1] == p.K * 64 &&
-        d.padded_dims[0] == p.K && d.padded_dims[1] == p.N && pd.weights_desc().get_size() == p.panels.size() * 4) {
-      p.wdesc = pd.weights_desc();
-      p.brgemm_panels = true;
-    }
-  } catch (const dnnl::error&) {
-  }
-}
-
-void pack_panels(PackedLinear& p, const float* W) {
-  p.panel = kPanel;
-  p.panels.allocate(static_cast<size_t>(p.N * p.K));
-  memory::desc md;
-  if (panels_desc(p, &md))
-    reorder_panels(p, md, const_cast<float*>(W), true);
-  else
-    transpose_panels<true>(p, p.panels.data(), const_cast<float*>(W));
-  check_brgemm_panels(p);
-}
-
-void unpack_panels(const PackedLinear& p, float* W) {
-  memory::desc md;
-  if (panels_desc(p, &md)) return reorder_panels(p, md, W, false);
-  transpose_panels<false>(p, p.panels.data(), W);
-}
-
-void linear_xsmm(const PackedLinear& w, const float* x, float* y, int64_t M, Activation act, bool accumulate) {
-#ifdef ERNIE_HAVE_LIBXSMM
-  const int64_t K = w.K, N = w.N, P = w.panel;
-  const int64_t blocks = (M + kRowBlock - 1) / kRowBlock;
-  const int64_t mb = (M + blocks - 1) / blocks;   // balanced row blocks: no tiny tail block
-  const int64_t last_rows = M - (blocks - 1) * mb;
-  const int64_t panels = (N + P - 1) / P, last_w = N - (panels - 1) * P;
-  // The (at most four) kernels this call needs: full / last panel x full / last row block.
-  const bool pf = K * P * static_cast<int64_t>(sizeof(float)) <= (256 << 10);
-  const XsmmKernel k_full = xsmm_kernel(P, mb, K, P, pf);
-  const XsmmKernel k_rows = last_rows == mb ? k_full : xsmm_kernel(P, last_rows, K, P, pf);
-  const XsmmKernel k_cols = last_w == P ? k_full : xsmm_kernel(last_w, mb, K, P, pf);
-  const XsmmKernel k_both = last_w == P ? k_rows : last_rows == mb ? k_cols : xsmm_kernel(last_w, last_rows, K, P, pf);
-  const float* bias = w.b();
-  const int64_t tasks = panels * blocks;
-  auto run = [&](int64_t j, int64_t i, int64_t next_j, float* c) {
-    const int64_t n0 = j * P, m0 = i * mb;
-    const int64_t cols = j == panels - 1 ? last_w : P, rows = i == blocks - 1 ? last_rows : mb;
-    const XsmmKernel k = cols == P ? (rows == mb ? k_full : k_rows) : (rows == mb ? k_cols : k_both);
-    k(w.panels.data() + n0 * K, x + m0 * K, c, w.panels.data() + next_j * P * K, x + m0 * K, c);
-    vec::bias_act_block(c, P, bias ? bias + n0 : nullptr, y + m0 * N + n0, N, rows, cols, act, accumulate);
-  };
-#pragma omp parallel if (tasks > 1 && M * N * K > (1 << 16))
-  {
-    thread_local std::vector<float> tile;
-    float* c = scratch(tile, static_cast<size_t>(kRowBlock * P));
-    if (blocks >= 4) {
-      // Many rows (compute-bound): a whole panel per grab, handed out dynamically, so that a
-      // thread the OS preempts does not hold the others up (measured +13% at 8 x 128 on a
-      // loaded machine; at few rows the static split below measured better).
-#pragma omp for schedule(dynamic, 1)
-      for (int64_t j = 0; j < panels; ++j)
-        for (int64_t i = 0; i < blocks; ++i) run(j, i, i + 1 < blocks ? j : std::min(j + 1, panels - 1), c);
-    } else {
-      // Few rows (bound by streaming the weights): contiguous panels per thread, each prefetching
-      // the one it needs next.
-#pragma omp for schedule(static)
-      for (int64_t t = 0; t < tasks; ++t) run(t / blocks, t % blocks, std::min(t + 1, tasks - 1) / blocks, c);
-    }
-  }
-#else
-  (void)w, (void)x, (void)y, (void)M, (void)act, (void)accumulate;
-  throw Error("internal: built without libxsmm");
-#endif
 }
 
 // fp32 / bf16 through oneDNN: blocked weights in row chunks, or plain weights with runtime rows.
@@ -666,55 +451,6 @@ bool native_support(MatType type) {
     case MatType::S8: return has_isa(dnnl::cpu_isa::avx2);
   }
   return false;
-}
-
-}  // namespace ernie::kernels
-
-// ---------------------------------------------------------------------------------------------
-// Training: linear_backward. Both products go through dnnl_sgemm (row-major BLAS); the bias
-// gradient is a plain column sum, each column summed over the rows in order (deterministic for
-// any thread count: threads split the columns, never the rows).
-// ---------------------------------------------------------------------------------------------
-#include <algorithm>
-
-#include <oneapi/dnnl/dnnl.h>
-
-namespace ernie::kernels {
-
-namespace {
-void sgemm(char ta, char tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
-           const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
-  if (dnnl_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) != dnnl_success)
-    throw Error("linear_backward: dnnl_sgemm failed");
-}
-}  // namespace
-
-void linear_backward(const float* x, const float* W, const float* dy, float* dx, float* dW, float* db, int64_t M,
-                     int64_t K, int64_t N, bool accumulate_dx) {
-  if (M <= 0 || K < 0 || N < 0) return;
-  if (dx) {
-    if (N == 0) {
-      if (!accumulate_dx) std::memset(dx, 0, sizeof(float) * M * K);
-    } else if (K > 0) {
-      // dx[M, K] (=|+=) dy[M, N] · W[N, K]
-      sgemm('N', 'N', M, K, N, 1.0f, dy, N, W, K, accumulate_dx ? 1.0f : 0.0f, dx, K);
-    }
-  }
-  if (dW && N > 0 && K > 0) sgemm('T', 'N', N, K, M, 1.0f, dy, N, x, K, 1.0f, dW, K);   // dW += dyᵀ · x
-  if (db && N > 0) {
-    constexpr int64_t kCols = 64;
-    const int64_t blocks = (N + kCols - 1) / kCols;
-#pragma omp parallel for schedule(static) if (M * N > 1 << 15)
-    for (int64_t blk = 0; blk < blocks; ++blk) {
-      const int64_t c0 = blk * kCols, c1 = std::min(N, c0 + kCols);
-      double acc[kCols] = {};
-      for (int64_t r = 0; r < M; ++r) {
-        const float* row = dy + r * N;
-        for (int64_t c = c0; c < c1; ++c) acc[c - c0] += row[c];
-      }
-      for (int64_t c = c0; c < c1; ++c) db[c] += static_cast<float>(acc[c - c0]);
-    }
-  }
 }
 
 }  // namespace ernie::kernels

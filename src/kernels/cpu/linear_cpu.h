@@ -1,0 +1,74 @@
+// Internals shared by the Linear kernels: linear_cpu.cc (dispatch, oneDNN, int8) and
+// linear_xsmm_cpu.cc (fp32 panels multiplied by libxsmm). Not a public header.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <tuple>
+#include <vector>
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include "kernels/kernels.h"
+#include "kernels/mapped.h"
+
+namespace ernie::kernels {
+
+struct PackedLinear {
+  MatType type = MatType::F32;
+  MatType prod = MatType::F32;   // the type oneDNN multiplies in (F32 for emulated bf16)
+  LinearKernel kernel = LinearKernel::Libxsmm;
+  int64_t K = 0, N = 0;
+  std::vector<float> bias;   // [N], or empty
+  const float* b() const { return bias.empty() ? nullptr : bias.data(); }
+  // Libxsmm: Wᵀ in panels of `panel` columns, panel j = columns [j·panel, j·panel + w) as [K][w]
+  // (w = panel except for the last); exactly N·K floats. BF16 without native bf16 products keeps
+  // the bf16-rounded weights here (`rounded`) and rounds each activation row the same way.
+  int64_t panel = 0;
+  bool rounded = false;
+  bool brgemm_panels = false;   // the panels are also oneDNN's fp32 brgemm layout (wdesc describes them)
+  MappedBuffer<float> panels;
+  // Onednn: the weights as oneDNN's matmul wants them (wdesc: blocked for brgemm, or [K, N] with
+  // strides {1, K} when `plain`: the original layout, multiplied with a runtime row count).
+  dnnl::memory::desc wdesc;
+  bool plain = false;
+  MappedBuffer<char> wdata;
+  // S8: per output channel scale [N] and 128·Σ_k q[n, k] [N] (the u8 zero point's share).
+  std::vector<float> scale;
+  std::vector<int32_t> comp;
+};
+
+namespace detail {
+
+dnnl::engine& engine();
+dnnl::stream& stream();   // one per calling thread
+bool has_isa(dnnl::cpu_isa want);
+
+// A oneDNN matmul. rows: a fixed row count (blocked weights), or 0 for a runtime row count over [K, N] weights
+// with strides {1, K}. `wdesc` is the blocked weights' layout (ignored when rows == 0).
+struct Key {
+  int type;
+  int64_t K, N, rows;
+  bool bias;
+  int act;
+  bool accumulate;
+  bool operator==(const Key& o) const {
+    return std::tie(type, K, N, rows, bias, act, accumulate) ==
+           std::tie(o.type, o.K, o.N, o.rows, o.bias, o.act, o.accumulate);
+  }
+};
+dnnl::matmul::primitive_desc make_pd(const Key& key, const dnnl::memory::desc& wdesc);
+
+template <class T>
+T* scratch(std::vector<T>& v, size_t n) {
+  if (v.size() < n) v.resize(n);
+  return v.data();
+}
+
+// linear_xsmm_cpu.cc
+bool xsmm_ready();   // libxsmm can generate code here (false in a build without it)
+void pack_panels(PackedLinear& p, const float* W);
+void unpack_panels(const PackedLinear& p, float* W);
+void linear_xsmm(const PackedLinear& w, const float* x, float* y, int64_t M, Activation act, bool accumulate);
+
+}  // namespace detail
+}  // namespace ernie::kernels
