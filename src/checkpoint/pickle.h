@@ -77,6 +77,16 @@ class Unpickler {
   Value* make(Kind k);
   void charge(size_t bytes);
   [[noreturn]] void fail(const std::string& problem) const;
+  // pickle_objects.cc: containers, the allowed globals and what they build.
+  Value* container(Kind k, std::vector<Value*> items);
+  void add_items(Value* c, const std::vector<Value*>& items);
+  int64_t int_of(const Value* v, const char* what) const;
+  std::string text_of(const Value* v, const char* what) const;
+  std::vector<int64_t> shape_of(const Value* v, const char* what) const;
+  Value* resolve_global(const std::string& module, const std::string& name);   // refuses what is not allowed
+  Value* call(Value* fn, Value* args);           // REDUCE
+  void build(Value* obj, Value* state);          // BUILD
+  Value* persistent(Value* pid);                 // BINPERSID: a torch storage
 
   const uint8_t* data_;
   size_t size_;
@@ -87,7 +97,11 @@ class Unpickler {
   size_t used_ = 0;
   std::vector<std::unique_ptr<Value>> arena_;
   Value none_, true_, false_;
+  std::vector<std::string> globals_seen_;   // allowed globals used, in first-use order
 };
+
+// One UTF-8 code point at p[*i] (advancing *i); false on malformed input.
+bool utf8_next(const uint8_t* p, size_t n, size_t* i, uint32_t* out);
 
 // numpy dtype string ("f4", "<f4", "|b1") -> DType; false if not a supported dtype.
 bool numpy_dtype(const std::string& typestr, char byteorder, DType* out, std::string* problem);
