@@ -58,7 +58,8 @@ TEST(Pretrain, LossFallsAndTheFolderLoads) {
 TEST(Pretrain, ResumedMidEpochEqualsUninterrupted) {
   PretrainSetup s;
   const fs::path a = s.tmp.path() / "a", b = s.tmp.path() / "b";
-  // 14 steps an epoch: the interrupted job ends at step 19, in the middle of epoch 2.
+  // 15 steps an epoch (a line fills a 16-token sequence): the interrupted job ends at step 19, in the
+  // middle of epoch 2.
   ASSERT_EQ(run_cli(s.args(a, "--epochs 2")).status, 0);
   ASSERT_EQ(run_cli(s.args(b, "--epochs 2 --stop-at-step 19")).status, 0);
   auto r = run_cli(s.args(b, "--epochs 2 --resume"));

@@ -55,14 +55,14 @@ void add_pretrain_command(CLI::App& app) {
   cmd->add_option("--ref-file", o->ref_file,
                   "whole-word: run_mlm_wwm's reference file (per corpus line, a JSON list of the token indices that "
                   "continue a word; [CLS] is 0)");
-  cmd->add_flag("--nsp", o->nsp, "Also next-sentence prediction on consecutive lines (ForPreTraining)");
-  cmd->add_flag("--sop", o->sop, "Also sentence-order prediction on consecutive lines (ForPreTraining)");
+  cmd->add_flag("--nsp", o->nsp, "Also next-sentence prediction on pairs of consecutive lines of a document (ForPreTraining)");
+  cmd->add_flag("--sop", o->sop, "Also sentence-order prediction on pairs of consecutive lines of a document (ForPreTraining)");
   cmd->add_option("--epochs", o->epochs, "Passes over the corpus")->default_val(1);
   cmd->add_option("--max-steps", o->max_steps, "Stop after N optimizer steps (the schedule's length)");
   cmd->add_option("--stop-at-step", o->stop_at_step,
                   "End this job after step N with its state saved, the schedule unchanged (continue with --resume)");
   cmd->add_option("--batch-size", o->batch_size, "Examples per micro-batch and rank (global: ranks x this)")->default_val(32);
-  cmd->add_option("--grad-accum", o->grad_accum, "Micro-batches per optimizer step")->default_val(1);
+  cmd->add_option("--grad-accum", o->grad_accum, "Micro-batches per optimizer step (the loss: a mean over all their masked tokens)")->default_val(1);
   cmd->add_option("--lr", o->lr, "Peak learning rate (AdamW)")->default_val(1e-4);
   cmd->add_option("--warmup-ratio", o->warmup_ratio, "Fraction of steps with linear warmup")->default_val(0.0);
   cmd->add_option("--schedule", o->schedule, "After warmup: linear | cosine | constant | polynomial")->default_val("linear");
@@ -76,7 +76,7 @@ void add_pretrain_command(CLI::App& app) {
   cmd->add_option("--recompute", *recompute, "on | off (default: the config's enable_recompute)")
       ->check(CLI::IsMember({"on", "off"}));
   cmd->add_option("--seed", o->seed, "Seed of initialization, data order, masks and dropout")->default_val(42);
-  cmd->add_option("--threads", o->threads, "Threads (default: all cores)");
+  cmd->add_option("--threads", o->threads, "Threads (default: the cores, shared among the ranks on a machine)");
   cmd->add_option("--save-steps", o->save_steps, "Also checkpoint every N optimizer steps (default: each epoch)");
   cmd->add_option("--log-steps", o->log_steps, "A JSON line every N optimizer steps (0: per epoch only)")->default_val(50);
   cmd->add_option("--shuffle-buffer", o->shuffle_buffer, "Examples shuffled together (bounds memory)")->default_val(100000);

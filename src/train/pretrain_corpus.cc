@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <deque>
+#include <fstream>
 
 #include <nlohmann/json.hpp>
 
@@ -325,7 +326,7 @@ ExampleReader::ExampleReader(const PretrainOptions& o, const Tokenizer& tok, con
 ExampleReader::~ExampleReader() = default;
 bool ExampleReader::next(Example& out) { return impl_->next(out); }
 
-int64_t count_examples(const PretrainOptions& o, const Tokenizer& tok, const MaskingSchedule&, const Segmenter*) {
+int64_t count_examples(const PretrainOptions& o, const Tokenizer& tok) {
   // Token masking only: counting needs the token counts, not the (slower) word units.
   const MaskingSchedule plain = MaskingSchedule::parse("token", "");
   ExampleReader r(o, tok, plain, nullptr, o.corpus, false);

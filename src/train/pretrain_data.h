@@ -8,7 +8,6 @@
 #include <cstdint>
 #include <deque>
 #include <exception>
-#include <fstream>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -71,7 +70,7 @@ class ExampleReader {
 };
 
 // Counts the examples of the training stream (a first pass, for the schedule's length).
-int64_t count_examples(const PretrainOptions& o, const Tokenizer& tok, const MaskingSchedule& ms, const Segmenter* seg);
+int64_t count_examples(const PretrainOptions& o, const Tokenizer& tok);
 
 // A micro-batch of this rank, ready for TrainableModel: its share [first_row, first_row + rows)
 // of the global micro-batch, and the counts the loss is normalized by.

@@ -160,7 +160,7 @@ void run_pretraining(const PretrainOptions& o, const std::function<void(const st
     for (pretrain::Example e; static_cast<int64_t>(eval_set.size()) < o.eval_max_examples && held.next(e);)
       eval_set.push_back(std::move(e));
   }
-  const int64_t examples = pretrain::count_examples(o, tok, ms, seg.get());
+  const int64_t examples = pretrain::count_examples(o, tok);
   if (examples == 0) throw Error("the corpus holds no training example (non-empty lines; pairs need two per document)");
   const int64_t global = comm.size() * o.batch_size;   // examples per global micro-batch
   const int64_t micros_per_epoch = (examples + global - 1) / global;
