@@ -105,6 +105,29 @@ TEST(Pretrain, DataThreadChangesNothing) {
   expect_same_weights(a, b);
 }
 
+// The loss of a step is the mean over the masked tokens of all its micro-batches: 2 micro-batches of
+// 8 take the steps of one of 16 (without dropout, whose masks follow the micro-batch).
+TEST(Pretrain, GradientAccumulationEqualsTheWholeBatch) {
+  PretrainSetup s;
+  nlohmann::json cfg = nlohmann::json::parse(ernie::testing::read_file(s.config));
+  cfg["hidden_dropout_prob"] = cfg["attention_probs_dropout_prob"] = 0.0;
+  const fs::path config = s.tmp.path() / "no-dropout.json";
+  ernie::testing::write_file(config, cfg.dump());
+  auto args = [&](const fs::path& out, const std::string& extra) {
+    std::string a = s.args(out, "--max-seq-len 40 --epochs 4 --max-steps 12 --log-steps 1 " + extra);
+    a.replace(a.find(s.config.string()), s.config.string().size(), config.string());
+    return a;
+  };
+  const auto whole = run_cli(args(s.tmp.path() / "whole", "--batch-size 16"));
+  const auto accum = run_cli(args(s.tmp.path() / "accum", "--batch-size 8 --grad-accum 2"));
+  ASSERT_EQ(whole.status, 0) << whole.err;
+  ASSERT_EQ(accum.status, 0) << accum.err;
+  const auto a = train_losses(whole.out), b = train_losses(accum.out);
+  ASSERT_EQ(a.size(), 12u) << whole.out;
+  ASSERT_EQ(b.size(), a.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(b[i], a[i], 1e-5 * a[i]) << i;
+}
+
 // ERNIE 1.0's stages in one run (token for the first half of the 20 steps, whole words after): a
 // job stopped in the second stage and resumed ends with the uninterrupted run's weights; line by
 // line examples (--packing none) resume the same way.
