@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ernie/safetensors.h"
+#include "pretrain_setup.h"
 #include "test_util.h"
 
 namespace {
@@ -18,34 +19,7 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 using ernie::testing::run_cli;
-
-struct PretrainSetup {
-  ernie::testing::TempDir tmp;
-  fs::path vocab = ernie::testing::fixtures_dir() / "pipeline" / "vocab.txt";
-  fs::path config = tmp.path() / "config.json", corpus = tmp.path() / "corpus.txt";
-  PretrainSetup() {
-    std::vector<std::string> words;
-    std::ifstream v(vocab);
-    for (std::string w; std::getline(v, w);)
-      if (w.size() > 1 && w[0] != '[' && w[0] != '#') words.push_back(w);
-    // Sentences with structure to learn: word i is followed by word i+1.
-    std::ofstream c(corpus);
-    for (int s = 0; s < 240; ++s) {
-      const size_t first = static_cast<size_t>(s * 7) % (words.size() - 8);
-      for (size_t k = 0; k < 8; ++k) c << (k ? " " : "") << words[first + k];
-      c << (s % 40 == 39 ? "\n\n" : "\n");   // documents of 40 lines
-    }
-    const json cfg = {{"architectures", {"BertForMaskedLM"}}, {"model_type", "bert"}, {"vocab_size", 160},
-                      {"hidden_size", 32}, {"num_hidden_layers", 2}, {"num_attention_heads", 2},
-                      {"intermediate_size", 64}, {"max_position_embeddings", 64}, {"type_vocab_size", 2}};
-    std::ofstream(config) << cfg.dump();
-  }
-  std::string args(const fs::path& out, const std::string& extra = "") const {
-    return "pretrain --config '" + config.string() + "' --vocab '" + vocab.string() + "' --corpus '" + corpus.string() +
-           "' --out '" + out.string() + "' --batch-size 16 --lr 3e-3 --threads 2 --quiet " +
-           (extra.find("--max-seq-len") == std::string::npos ? "--max-seq-len 16 " : "") + extra;
-  }
-};
+using ernie::testing::PretrainSetup;
 
 std::vector<json> lines_of(const std::string& out) {
   std::vector<json> v;
@@ -84,7 +58,8 @@ TEST(Pretrain, LossFallsAndTheFolderLoads) {
 TEST(Pretrain, ResumedMidEpochEqualsUninterrupted) {
   PretrainSetup s;
   const fs::path a = s.tmp.path() / "a", b = s.tmp.path() / "b";
-  // 14 steps an epoch: the interrupted job ends at step 19, in the middle of epoch 2.
+  // 15 steps an epoch (a line fills a 16-token sequence): the interrupted job ends at step 19, in the
+  // middle of epoch 2.
   ASSERT_EQ(run_cli(s.args(a, "--epochs 2")).status, 0);
   ASSERT_EQ(run_cli(s.args(b, "--epochs 2 --stop-at-step 19")).status, 0);
   auto r = run_cli(s.args(b, "--epochs 2 --resume"));
@@ -99,12 +74,89 @@ TEST(Pretrain, ResumedMidEpochEqualsUninterrupted) {
   }
 }
 
+void expect_same_weights(const fs::path& a, const fs::path& b) {
+  const auto ta = ernie::read_safetensors(a / "model.safetensors"), tb = ernie::read_safetensors(b / "model.safetensors");
+  ASSERT_EQ(ta.tensors.size(), tb.tensors.size());
+  for (const auto& [name, t] : ta.tensors) {
+    const auto& u = tb.tensors.at(name);
+    ASSERT_EQ(t.nbytes(), u.nbytes());
+    EXPECT_EQ(std::memcmp(t.raw(), u.raw(), t.nbytes()), 0) << name;
+  }
+}
+
+std::vector<double> train_losses(const std::string& out) {
+  std::vector<double> v;
+  for (const auto& j : lines_of(out))
+    if (j.contains("train_loss")) v.push_back(j["train_loss"]);
+  return v;
+}
+
+// The background data thread prepares the same steps as the main thread would: the same losses
+// and bit-identical weights, whatever its depth.
+TEST(Pretrain, DataThreadChangesNothing) {
+  PretrainSetup s;
+  const fs::path a = s.tmp.path() / "a", b = s.tmp.path() / "b";
+  const auto ra = run_cli(s.args(a, "--epochs 2 --max-steps 12 --log-steps 1 --grad-accum 2 --prefetch 0"));
+  const auto rb = run_cli(s.args(b, "--epochs 2 --max-steps 12 --log-steps 1 --grad-accum 2 --prefetch 3"));
+  ASSERT_EQ(ra.status, 0) << ra.err;
+  ASSERT_EQ(rb.status, 0) << rb.err;
+  ASSERT_EQ(train_losses(ra.out).size(), 12u);
+  EXPECT_EQ(train_losses(ra.out), train_losses(rb.out));
+  expect_same_weights(a, b);
+}
+
+// The loss of a step is the mean over the masked tokens of all its micro-batches: 2 micro-batches of
+// 8 take the steps of one of 16 (without dropout, whose masks follow the micro-batch).
+TEST(Pretrain, GradientAccumulationEqualsTheWholeBatch) {
+  PretrainSetup s;
+  nlohmann::json cfg = nlohmann::json::parse(ernie::testing::read_file(s.config));
+  cfg["hidden_dropout_prob"] = cfg["attention_probs_dropout_prob"] = 0.0;
+  const fs::path config = s.tmp.path() / "no-dropout.json";
+  ernie::testing::write_file(config, cfg.dump());
+  auto args = [&](const fs::path& out, const std::string& extra) {
+    std::string a = s.args(out, "--max-seq-len 40 --epochs 4 --max-steps 12 --log-steps 1 " + extra);
+    a.replace(a.find(s.config.string()), s.config.string().size(), config.string());
+    return a;
+  };
+  const auto whole = run_cli(args(s.tmp.path() / "whole", "--batch-size 16"));
+  const auto accum = run_cli(args(s.tmp.path() / "accum", "--batch-size 8 --grad-accum 2"));
+  ASSERT_EQ(whole.status, 0) << whole.err;
+  ASSERT_EQ(accum.status, 0) << accum.err;
+  const auto a = train_losses(whole.out), b = train_losses(accum.out);
+  ASSERT_EQ(a.size(), 12u) << whole.out;
+  ASSERT_EQ(b.size(), a.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(b[i], a[i], 1e-5 * a[i]) << i;
+}
+
+// ERNIE 1.0's stages in one run (token for the first half of the 20 steps, whole words after): a
+// job stopped in the second stage and resumed ends with the uninterrupted run's weights; line by
+// line examples (--packing none) resume the same way.
+TEST(Pretrain, MaskingScheduleAndUnpackedResume) {
+  PretrainSetup s;
+  for (const std::string extra : {"--max-steps 20 --masking-schedule token:0.5,whole-word:0.5 --no-segment",
+                                  "--max-steps 20 --packing none --sop"}) {
+    const fs::path a = s.tmp.path() / "a", b = s.tmp.path() / "b";
+    fs::remove_all(a), fs::remove_all(b);
+    const auto ra = run_cli(s.args(a, extra));
+    ASSERT_EQ(ra.status, 0) << ra.err;
+    ASSERT_EQ(run_cli(s.args(b, extra + " --stop-at-step 13")).status, 0);
+    const auto rb = run_cli(s.args(b, extra + " --resume"));
+    ASSERT_EQ(rb.status, 0) << rb.err;
+    EXPECT_NE(rb.err.find("resumed at step 13"), std::string::npos) << rb.err;
+    expect_same_weights(a, b);
+  }
+}
+
 TEST(Pretrain, BadInputIsAOneLineError) {
   PretrainSetup s;
   for (const auto& [extra, want] : std::vector<std::pair<std::string, std::string>>{
            {"--nsp --sop", "--nsp and --sop are exclusive"},
            {"--mlm-probability 1.5", "--mlm-probability must be in (0, 1)"},
            {"--max-seq-len 500", "exceeds the model's longest input"},
+           {"--masking-schedule token:0.5", "the shares add up to 0.5"},
+           {"--masking-schedule token:0.5,entity:0.5", "a stage is token, whole-word or knowledge, not 'entity'"},
+           {"--masking whole-word --masking-schedule token:1", "give --masking or --masking-schedule, not both"},
+           {"--prefetch -1", "--prefetch must be 0"},
        }) {
     const auto r = run_cli(s.args(s.tmp.path() / "x", extra));
     EXPECT_EQ(r.status, 1) << extra;

@@ -15,7 +15,7 @@ awk -F'\t' '{ print $1 }' "$DATA/dev.txt" > "$WORK/corpus.txt"
 echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg)"
 start=$(date +%s)
 "$ERNIE" pretrain --config "$WORK/config.json" --vocab "$VOCAB" --corpus "$WORK/corpus.txt" --out "$WORK/mlm" \
-  --max-seq-len 64 --batch-size 32 --lr 1e-3 --warmup-ratio 0.06 --epochs "$EPOCHS" --masking whole-word \
+  --max-seq-len 64 --batch-size 32 --lr 1e-3 --warmup-ratio 0.06 --epochs "$EPOCHS" --masking whole-word --packing none \
   --log-steps 0 --threads 2 --quiet | tail -n 1
 echo "pretraining: $(( $(date +%s) - start )) s, $EPOCHS epochs over $(wc -l < "$WORK/corpus.txt") titles"
 acc() { python3 -c 'import json,sys; print([json.loads(l) for l in sys.stdin if l.startswith("{")][-1]["eval_accuracy"])'; }

@@ -18,7 +18,7 @@ c.update(hidden_size=128, num_hidden_layers=2, num_attention_heads=4, intermedia
 json.dump(c, open(sys.argv[1], "w"))' "$WORK/tiny.json"
 echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg)"
 ours=$("$ERNIE" pretrain --config "$WORK/tiny.json" --vocab "$DATA/ernie-1.0-vocab/vocab.txt" --corpus "$WORK/corpus.txt" \
-       --out "$WORK/out" --max-seq-len 64 --batch-size 32 --max-steps 200 --log-steps 0 --threads 2 --quiet |
+       --out "$WORK/out" --max-seq-len 64 --batch-size 32 --max-steps 200 --log-steps 0 --threads 2 --packing none --quiet |
        python3 -c 'import json,sys; print(round([json.loads(l) for l in sys.stdin][-1]["tokens_per_s"]))')
 torch=$(OPENBLAS_NUM_THREADS=1 /usr/bin/python3 tools/pretrain_baseline_torch.py --ernie "$ERNIE" --steps 60 |
         python3 -c 'import json,sys; print(round(json.loads(sys.stdin.read())["tokens_per_s"]))')

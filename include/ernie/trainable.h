@@ -34,6 +34,9 @@ struct StepOptions {
   uint64_t seed = 0;       // dropout masks are a pure function of (seed, micro_step, site, element)
   uint64_t micro_step = 0; // distinct per forward pass of a run
   float loss_scale = 1.0f; // gradients of loss * loss_scale (1 / grad_accum)
+  // Pre-training: the sentence (NSP/SOP) loss's own scale (negative: loss_scale). A data-parallel
+  // step normalizes the masked-token loss and the sentence loss by different global counts.
+  float sentence_loss_scale = -1.0f;
   // A data-parallel shard of a larger batch: the global index of this batch's first sequence and
   // first token, so that dropout masks are those of the whole batch.
   int64_t first_row = 0, first_token = 0;

@@ -97,9 +97,10 @@ struct LmCache {
   double sentence_loss = 0;
 };
 bool is_lm_head(const Config& cfg);   // MaskedLM or PreTraining
-// Targets: labels [T] (-100: not predicted) and, for PreTraining, sentence_labels [B].
+// Targets: labels [T] (-100: not predicted) and, for PreTraining, sentence_labels [B]. The masked
+// tokens' gradients are scaled by loss_scale, the sentence loss's by sentence_scale.
 double lm_heads_forward(const Config& cfg, const model::HeadW& w, const Batch& batch, const float* x, const Targets& t,
-                        LmCache& c, float loss_scale);
+                        LmCache& c, float loss_scale, float sentence_scale);
 // dx[T, H] overwritten: the masked rows' and (ForPreTraining) the first tokens' gradients.
 void lm_heads_backward(const Config& cfg, const model::HeadW& w, const model::HeadW& g, const Batch& batch,
                        LmCache& c, float* dx);

@@ -24,7 +24,7 @@ Activation transform_activation(const Config& cfg) {
 bool is_lm_head(const Config& cfg) { return cfg.head() == Head::MaskedLM || cfg.head() == Head::PreTraining; }
 
 double lm_heads_forward(const Config& cfg, const model::HeadW& w, const Batch& batch, const float* x, const Targets& t,
-                        LmCache& c, float loss_scale) {
+                        LmCache& c, float loss_scale, float sentence_scale) {
   const int64_t T = batch.tokens(), B = batch.rows, H = cfg.hidden_size, V = cfg.vocab_size;
   const bool nsp = cfg.head() == Head::PreTraining;
   if (static_cast<int64_t>(t.labels.size()) != T)
@@ -65,7 +65,7 @@ double lm_heads_forward(const Config& cfg, const model::HeadW& w, const Batch& b
     for (int32_t l : t.sentence_labels)
       if (l < 0 || l > 1) throw Error("sentence label " + std::to_string(l) + " is not 0 or 1");
     c.sentence_loss =
-        kernels::cross_entropy(c.nsp_logits.data(), t.sentence_labels.data(), c.nsp_dlogits.data(), B, 2, loss_scale);
+        kernels::cross_entropy(c.nsp_logits.data(), t.sentence_labels.data(), c.nsp_dlogits.data(), B, 2, sentence_scale);
     loss += c.sentence_loss;
   }
   return loss;

@@ -60,6 +60,12 @@ int64_t token_count(const Encoded& e, const std::vector<int64_t>& order, int64_t
 // Fisher-Yates with counter-based draws: the order of epoch `epoch` depends on (seed, epoch) only.
 std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, int epoch);
 
+// Before any work, every rank compares `mine` (settings, data and weight digests) with rank 0's;
+// a rank that differs stops the job: every rank throws the same one-line error naming it.
+void check_ranks_agree(dist::Communicator& comm, const json& mine);
+// FNV-1a over bytes: a cheap fingerprint to compare ranks, not a security measure.
+uint64_t fnv1a(const void* data, size_t n, uint64_t h = 1469598103934665603ull);
+
 // ---- evaluation (train_eval.cc) -------------------------------------------------------------------
 
 struct EvalResult {

@@ -107,4 +107,26 @@ TrainingCurves curves_of(const History& h, const TrainOptions& o) {
   return c;
 }
 
+uint64_t fnv1a(const void* data, size_t n, uint64_t h) {
+  const auto* p = static_cast<const unsigned char*>(data);
+  for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ull;
+  return h;
+}
+
+void check_ranks_agree(dist::Communicator& comm, const json& mine_in) {
+  if (comm.size() == 1) return;
+  json mine = mine_in;
+  mine["ernie version"] = ERNIE_VERSION;
+  const std::vector<std::string> all = comm.allgather_bytes(mine.dump());
+  const json root = json::parse(all[0]);
+  for (size_t r = 1; r < all.size(); ++r) {
+    const json other = json::parse(all[r]);
+    for (const auto& [what, value] : root.items())
+      if (other.value(what, json()) != value)
+        throw Error("rank " + std::to_string(r) + " disagrees with rank 0 on the " + what + " (" +
+                    other.value(what, json()).dump() + " vs " + value.dump() +
+                    "): every rank must run the same build with the same files and options");
+  }
+}
+
 }  // namespace ernie::train

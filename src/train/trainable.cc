@@ -83,11 +83,11 @@ struct Engine {
 
   LayerCache& cache(int64_t layer) { return caches.size() == 1 ? caches[0] : caches[layer]; }
 
-  double forward(const Batch& batch, const Targets& t, const Dropout& d, float scale) {
+  double forward(const Batch& batch, const Targets& t, const Dropout& d, float scale, float sentence_scale) {
     embeddings_forward(cfg, w.embeddings, batch, xs[0], emb, d);
     for (int64_t l = 0; l < cfg.num_hidden_layers; ++l)
       encoder_layer_forward(cfg, w.layers[l], batch, xs[l], xs[l + 1], cache(l), d, l);
-    if (is_lm_head(cfg)) return lm_heads_forward(cfg, w.head, batch, xs.back(), t, lm, scale);
+    if (is_lm_head(cfg)) return lm_heads_forward(cfg, w.head, batch, xs.back(), t, lm, scale, sentence_scale);
     return heads_forward(cfg, w.head, batch, xs.back(), t, head, d, scale);
   }
 
@@ -221,7 +221,7 @@ StepResult TrainableModel::forward_backward(const Batch& batch, const Targets& t
   engine_->reserve(batch.tokens(), batch.rows, recompute_);
   const train::Dropout d = dropout_of(*cfg_, o);
   StepResult r;
-  r.loss = engine_->forward(batch, targets, d, o.loss_scale);
+  r.loss = engine_->forward(batch, targets, d, o.loss_scale, o.sentence_loss_scale < 0 ? o.loss_scale : o.sentence_loss_scale);
   // A masked LM's K x V logits would be a large copy every step, and no training loop reads them.
   if (!train::is_lm_head(*cfg_)) r.logits = logits_of(*engine_, *cfg_, batch);
   sentence_outputs(*engine_, *cfg_, batch, r);
@@ -234,7 +234,7 @@ StepResult TrainableModel::evaluate(const Batch& batch, const Targets& targets) 
   StepOptions o;
   o.dropout = false;
   StepResult r;
-  r.loss = engine_->forward(batch, targets, dropout_of(*cfg_, o), 1.0f);
+  r.loss = engine_->forward(batch, targets, dropout_of(*cfg_, o), 1.0f, 1.0f);
   r.logits = logits_of(*engine_, *cfg_, batch);
   sentence_outputs(*engine_, *cfg_, batch, r);
   return r;

@@ -54,13 +54,6 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
-// FNV-1a over bytes: a cheap fingerprint to compare ranks, not a security measure.
-uint64_t fnv1a(const void* data, size_t n, uint64_t h = 1469598103934665603ull) {
-  const auto* p = static_cast<const unsigned char*>(data);
-  for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ull;
-  return h;
-}
-
 uint64_t hash_encoded(const Encoded& e) {
   uint64_t h = fnv1a(e.labels.data(), e.labels.size() * sizeof(int32_t));
   h = fnv1a(e.targets.data(), e.targets.size() * sizeof(float), h);
@@ -69,27 +62,15 @@ uint64_t hash_encoded(const Encoded& e) {
   return h;
 }
 
-// Ranks that would train different things are refused before any work: each part is compared
-// with rank 0's, and every rank throws the same error.
+// Ranks that would train different things are refused before any work.
 void check_ranks_agree(dist::Communicator& comm, const json& settings, const Encoded& train_set,
                        const Encoded& eval_set, const TrainableModel& model) {
   if (comm.size() == 1) return;
   const Tensor& p = model.parameter_storage();
-  const json mine = {{"ernie version", ERNIE_VERSION},
-                     {"settings", settings},
-                     {"training data", std::to_string(hash_encoded(train_set))},
-                     {"evaluation data", std::to_string(hash_encoded(eval_set))},
-                     {"initial model", std::to_string(fnv1a(p.raw(), p.nbytes()))}};
-  const std::vector<std::string> all = comm.allgather_bytes(mine.dump());
-  const json root = json::parse(all[0]);
-  for (size_t r = 1; r < all.size(); ++r) {
-    const json other = json::parse(all[r]);
-    for (const auto& [what, value] : root.items())
-      if (other.value(what, json()) != value)
-        throw Error("rank " + std::to_string(r) + " disagrees with rank 0 on the " + what + " (" +
-                    other.value(what, json()).dump() + " vs " + value.dump() +
-                    "): every rank must run the same build with the same files and options");
-  }
+  train::check_ranks_agree(comm, {{"settings", settings},
+                                  {"training data", std::to_string(hash_encoded(train_set))},
+                                  {"evaluation data", std::to_string(hash_encoded(eval_set))},
+                                  {"initial model", std::to_string(fnv1a(p.raw(), p.nbytes()))}});
 }
 
 }  // namespace
