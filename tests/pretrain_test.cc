@@ -60,11 +60,27 @@ TEST(Pretrain, ResumedMidEpochEqualsUninterrupted) {
   const fs::path a = s.tmp.path() / "a", b = s.tmp.path() / "b";
   // 15 steps an epoch (a line fills a 16-token sequence): the interrupted job ends at step 19, in the
   // middle of epoch 2.
-  ASSERT_EQ(run_cli(s.args(a, "--epochs 2")).status, 0);
-  ASSERT_EQ(run_cli(s.args(b, "--epochs 2 --stop-at-step 19")).status, 0);
-  auto r = run_cli(s.args(b, "--epochs 2 --resume"));
+  ASSERT_EQ(run_cli(s.args(a, "--epochs 2 --log-steps 4")).status, 0);
+  ASSERT_EQ(run_cli(s.args(b, "--epochs 2 --log-steps 4 --stop-at-step 19")).status, 0);
+  auto r = run_cli(s.args(b, "--epochs 2 --log-steps 4 --resume"));
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.err.find("resumed at step 19"), std::string::npos) << r.err;
+  // metrics.jsonl: every line of the uninterrupted run, none twice (the stopped job's own last
+  // evaluation at step 19 is the only extra line).
+  auto entries = [](const fs::path& f) {
+    std::vector<std::pair<int64_t, bool>> v;   // (step, is an evaluation)
+    std::ifstream in(f);
+    for (std::string l; std::getline(in, l);) {
+      const auto j = nlohmann::json::parse(l);
+      v.emplace_back(j.at("step").get<int64_t>(), j.contains("epoch") && !j.contains("train_loss"));
+    }
+    return v;
+  };
+  const auto ea = entries(a / "metrics.jsonl"), eb = entries(b / "metrics.jsonl");
+  EXPECT_TRUE(std::is_sorted(eb.begin(), eb.end()));
+  EXPECT_EQ(std::adjacent_find(eb.begin(), eb.end()), eb.end());
+  for (const auto& e : ea) EXPECT_NE(std::find(eb.begin(), eb.end(), e), eb.end()) << e.first;
+  EXPECT_EQ(eb.size(), ea.size() + 1);
   const auto ta = ernie::read_safetensors(a / "model.safetensors"), tb = ernie::read_safetensors(b / "model.safetensors");
   ASSERT_EQ(ta.tensors.size(), tb.tensors.size());
   for (const auto& [name, t] : ta.tensors) {

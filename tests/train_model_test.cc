@@ -227,7 +227,7 @@ TEST(TrainModel, ShardsSumToTheWholeBatch) {
   o.micro_step = 4;
   TrainableModel whole(c.cfg, c.params), parts(c.cfg, c.params);
   const std::vector<int32_t> labels = {0, 2, 1};
-  const double loss = whole.forward_backward(pack(0, 3), {labels, {}}, o).loss;
+  const double loss = whole.forward_backward(pack(0, 3), {labels, {}, {}}, o).loss;
 
   double shard_loss = 0;
   std::vector<size_t> ready;

@@ -10,6 +10,9 @@ ERNIE=${1:-build/bin/ernie}
 source bench/train/recipe.sh
 
 echo "load: $(uptime)"
+# Debian's torch runs on whichever BLAS update-alternatives selects: OpenBLAS with
+# libopenblas0-pthread (scripts/install-deps.sh bench), else the reference BLAS, several times slower.
+echo "BLAS: $(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3)"
 echo "== ernie train"
 "$ERNIE" train --config "$WORK/config.json" "${RECIPE[@]}" --out "$WORK/ernie" --threads 2 --seed 42 |
   tee "$WORK/ernie.jsonl"

@@ -211,23 +211,27 @@ void run_pretraining(const PretrainOptions& o, const std::function<void(const st
     log("resumed at step " + std::to_string(step) + " (epoch " + std::to_string(step / steps_per_epoch + 1) + ")");
   }
 
-  // metrics.jsonl: rewritten atomically by rank 0; a resumed run keeps the lines up to its step.
-  std::vector<std::string> metric_lines;
-  if (root && o.resume && step > 0) {
-    std::ifstream in(o.out / "metrics.jsonl");
-    for (std::string l; std::getline(in, l);) {
-      const json j = json::parse(l, nullptr, false);
-      if (!j.is_discarded() && j.value("step", int64_t{0}) <= step) metric_lines.push_back(l);
+  // metrics.jsonl (rank 0): written once atomically with the lines a resumed run keeps (up to its
+  // step), then appended to line by line; a line torn by a crash is skipped on the next resume.
+  std::ofstream metrics;
+  if (root) {
+    std::string kept;
+    if (o.resume && step > 0) {
+      std::ifstream in(o.out / "metrics.jsonl");
+      for (std::string l; std::getline(in, l);) {
+        const json j = json::parse(l, nullptr, false);
+        if (!j.is_discarded() && j.value("step", int64_t{0}) <= step) kept += l + "\n";
+      }
     }
+    write_file_atomic(o.out / "metrics.jsonl", kept);
+    metrics.open(o.out / "metrics.jsonl", std::ios::app);
+    if (!metrics) throw Error("cannot append to " + (o.out / "metrics.jsonl").string());
   }
   auto emit = [&](const json& j) {
     if (!root) return;
     const std::string line = j.dump();
     json_line(line);
-    metric_lines.push_back(line);
-    std::string all;
-    for (const auto& l : metric_lines) all += l + "\n";
-    write_file_atomic(o.out / "metrics.jsonl", all);
+    metrics << line << '\n' << std::flush;
   };
   auto save = [&] {
     save_state(o, model, opt, {{"step", step}, {"fingerprint", fingerprint}});
