@@ -36,10 +36,10 @@ struct DataSetup {
     testing::write_file(p, v + "##b\n");
     return Tokenizer::from_vocab_file(p);
   }
-  std::vector<Example> read(const std::string& text, const std::string& masking = "token") {
+  std::vector<Example> read(const std::string& text, const std::string& masking = "token", int threads = 1) {
     testing::write_file(corpus, text);
     const MaskingSchedule ms = MaskingSchedule::parse(masking, "");
-    ExampleReader r(o, tok, ms, nullptr, o.corpus, false);
+    ExampleReader r(o, tok, ms, nullptr, o.corpus, false, threads);
     std::vector<Example> out;
     for (Example e; r.next(e);) out.push_back(std::move(e));
     return out;
@@ -76,6 +76,29 @@ TEST(PretrainData, FullSentencesPacking) {
     }
   }
   EXPECT_EQ(m.tokens, 7);
+}
+
+// Packing tokenizes lines in blocks of 1024, on several threads for the counting pass: the same
+// examples as one thread, across block boundaries, with and without pairs.
+TEST(PretrainData, ParallelTokenizingGivesTheSameExamples) {
+  DataSetup s;
+  std::string text;
+  for (int i = 0; i < 3000; ++i) {
+    for (int w = 0; w <= i % 5; ++w) text += std::string(1, static_cast<char>('a' + (i * 7 + w) % 14)) + " ";
+    text += i % 9 == 8 ? "\n\n" : "\n";
+  }
+  for (bool pairs : {false, true}) {
+    s.o.nsp = pairs;
+    const auto one = s.read(text, "token", 1), two = s.read(text, "token", 2);
+    ASSERT_GT(one.size(), 300u);
+    ASSERT_EQ(one.size(), two.size());
+    for (size_t i = 0; i < one.size(); ++i) {
+      EXPECT_EQ(one[i].ta.ids, two[i].ta.ids) << i;
+      EXPECT_EQ(one[i].tb.ids, two[i].tb.ids) << i;
+      EXPECT_EQ(one[i].pair, two[i].pair) << i;
+    }
+    EXPECT_EQ(count_examples(s.o, s.tok), static_cast<int64_t>(one.size()));
+  }
 }
 
 TEST(PretrainData, PairPackingAndNoPacking) {

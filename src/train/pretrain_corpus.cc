@@ -5,9 +5,11 @@
 #include <algorithm>
 #include <cmath>
 #include <deque>
+#include <exception>
 #include <fstream>
 
 #include <nlohmann/json.hpp>
+#include <omp.h>
 
 #include "ernie/error.h"
 #include "ernie/rng.h"
@@ -109,11 +111,15 @@ struct ExampleReader::Impl {
   bool doc_pending = false;
   std::vector<Tokens> chunk;   // full-sentences with pairs: the document's lines being gathered
   size_t chunk_tokens = 0;
+  // Packing tokenizes lines in blocks, on `threads` threads (the counting pass; the training
+  // stream keeps one: its thread runs beside the model's).
+  int threads = 1;
+  std::deque<std::pair<Line, Tokens>> tokenized;
 
   Impl(const PretrainOptions& o_, const Tokenizer& t, const MaskingSchedule& m, const Segmenter* s,
-       std::vector<fs::path> f, bool h)
+       std::vector<fs::path> f, bool h, int nthreads)
       : o(o_), tok(t), ms(m), seg(s), files(std::move(f)), held(h), packing(o_.packing == "full-sentences"),
-        pairs(o_.nsp || o_.sop) {
+        pairs(o_.nsp || o_.sop), threads(std::max(1, nthreads)) {
     if (!o.spans.empty() && !held) {
       spans.open(o.spans);
       if (!spans) throw Error("cannot read --spans " + o.spans.string());
@@ -215,6 +221,35 @@ struct ExampleReader::Impl {
     return t;
   }
 
+  // The next kept line with its tokens. Lines are read in order; a block of them is tokenized at
+  // once (each line on its own: the result is the same for any thread count).
+  bool next_tokenized(Line& l, Tokens& t) {
+    if (tokenized.empty()) {
+      constexpr size_t kBlock = 1024;
+      std::vector<Line> block;
+      for (Line x; block.size() < kBlock && read_line(x);) block.push_back(std::move(x));
+      if (block.empty()) return false;
+      std::vector<Tokens> toks(block.size());
+      std::vector<std::exception_ptr> errors(block.size());
+      const int64_t n = static_cast<int64_t>(block.size());
+#pragma omp parallel for schedule(dynamic, 16) num_threads(threads) if (threads > 1)
+      for (int64_t i = 0; i < n; ++i) {
+        try {
+          toks[static_cast<size_t>(i)] = tokens_of(block[static_cast<size_t>(i)]);
+        } catch (...) {
+          errors[static_cast<size_t>(i)] = std::current_exception();
+        }
+      }
+      for (const auto& e : errors)
+        if (e) std::rethrow_exception(e);   // the first bad line's error, as one thread would give it
+      for (size_t i = 0; i < block.size(); ++i) tokenized.emplace_back(std::move(block[i]), std::move(toks[i]));
+    }
+    l = std::move(tokenized.front().first);
+    t = std::move(tokenized.front().second);
+    tokenized.pop_front();
+    return true;
+  }
+
   void emit(Tokens a, Tokens b, bool pair) {
     Example e;
     e.ta = std::move(a);
@@ -227,8 +262,7 @@ struct ExampleReader::Impl {
 
   // FULL-SENTENCES: lines appended while they fit in max_seq_len - 2 tokens, a [SEP] between
   // documents; a line that does not fit starts the next sequence; a longer line is cut.
-  void add_full(const Line& l) {
-    const Tokens t = tokens_of(l);
+  void add_full(const Line& l, const Tokens& t) {
     doc_pending = doc_pending || l.doc_start;
     if (t.size() == 0) return;
     const size_t cap = static_cast<size_t>(o.max_seq_len - 2);
@@ -269,8 +303,7 @@ struct ExampleReader::Impl {
     chunk.clear();
     chunk_tokens = 0;
   }
-  void add_pair_line(const Line& l) {
-    Tokens t = tokens_of(l);
+  void add_pair_line(const Line& l, Tokens t) {
     doc_pending = doc_pending || l.doc_start;
     if (t.size() == 0) return;
     if (doc_pending) flush_chunk();
@@ -284,14 +317,15 @@ struct ExampleReader::Impl {
   bool next(Example& out) {
     while (ready.empty()) {
       Line l;
-      if (!read_line(l)) {   // the end: what is being filled goes out
+      Tokens t;
+      if (packing ? !next_tokenized(l, t) : !read_line(l)) {   // the end: what is being filled goes out
         if (packing && !pairs && cur.size() > 0) emit(std::move(cur), {}, false), cur = Tokens();
         if (packing && pairs) flush_chunk();
         if (ready.empty()) return false;
         break;
       }
       if (packing) {
-        pairs ? add_pair_line(l) : add_full(l);
+        pairs ? add_pair_line(l, std::move(t)) : add_full(l, t);
         continue;
       }
       if (pairs) {
@@ -321,15 +355,15 @@ struct ExampleReader::Impl {
 };
 
 ExampleReader::ExampleReader(const PretrainOptions& o, const Tokenizer& tok, const MaskingSchedule& ms,
-                             const Segmenter* seg, std::vector<fs::path> files, bool held_out)
-    : impl_(std::make_unique<Impl>(o, tok, ms, seg, std::move(files), held_out)) {}
+                             const Segmenter* seg, std::vector<fs::path> files, bool held_out, int threads)
+    : impl_(std::make_unique<Impl>(o, tok, ms, seg, std::move(files), held_out, threads)) {}
 ExampleReader::~ExampleReader() = default;
 bool ExampleReader::next(Example& out) { return impl_->next(out); }
 
 int64_t count_examples(const PretrainOptions& o, const Tokenizer& tok) {
   // Token masking only: counting needs the token counts, not the (slower) word units.
   const MaskingSchedule plain = MaskingSchedule::parse("token", "");
-  ExampleReader r(o, tok, plain, nullptr, o.corpus, false);
+  ExampleReader r(o, tok, plain, nullptr, o.corpus, false, omp_get_max_threads());
   int64_t n = 0;
   for (Example e; r.next(e);) ++n;
   return n;

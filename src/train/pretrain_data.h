@@ -58,8 +58,9 @@ struct MaskingSchedule {
 // skipped here and read by a reader with held_out = true.
 class ExampleReader {
  public:
+  // threads: lines tokenized in parallel when packing (the result is the same for any count).
   ExampleReader(const PretrainOptions& o, const Tokenizer& tok, const MaskingSchedule& ms, const Segmenter* seg,
-                std::vector<fs::path> files, bool held_out);
+                std::vector<fs::path> files, bool held_out, int threads = 1);
   ~ExampleReader();
   bool next(Example& out);   // false at the end of the corpus
 
