@@ -65,6 +65,7 @@ TEST(Pretrain, ResumedMidEpochEqualsUninterrupted) {
   auto r = run_cli(s.args(b, "--epochs 2 --log-steps 4 --resume"));
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.err.find("resumed at step 19"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("count of the same corpus files is reused"), std::string::npos) << r.err;
   // metrics.jsonl: every line of the uninterrupted run, none twice (the stopped job's own last
   // evaluation at step 19 is the only extra line).
   auto entries = [](const fs::path& f) {
@@ -88,6 +89,30 @@ TEST(Pretrain, ResumedMidEpochEqualsUninterrupted) {
     ASSERT_EQ(t.nbytes(), u.nbytes());
     EXPECT_EQ(std::memcmp(t.raw(), u.raw(), t.nbytes()), 0) << name;
   }
+}
+
+void expect_same_weights(const fs::path& a, const fs::path& b);
+
+// --resume reuses the checkpoint's example count only for the same corpus files: a corpus with a
+// new modification time is counted again (same text: the run resumes to the same weights); a
+// grown corpus is counted again and refused as other data.
+TEST(Pretrain, ResumeRecountsAChangedCorpus) {
+  PretrainSetup s;
+  const fs::path a = s.tmp.path() / "a", b = s.tmp.path() / "b";
+  ASSERT_EQ(run_cli(s.args(a, "--epochs 2")).status, 0);
+  ASSERT_EQ(run_cli(s.args(b, "--epochs 2 --stop-at-step 19")).status, 0);
+  for (const auto& f : std::vector<fs::path>{s.corpus})
+    fs::last_write_time(f, fs::last_write_time(f) + std::chrono::seconds(5));
+  auto r = run_cli(s.args(b, "--epochs 2 --resume"));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.err.find("is reused"), std::string::npos) << r.err;
+  expect_same_weights(a, b);
+
+  ASSERT_EQ(run_cli(s.args(b, "--epochs 3 --stop-at-step 20")).status, 0);
+  std::ofstream(s.corpus, std::ios::app) << "another line of text for the corpus\n";
+  r = run_cli(s.args(b, "--epochs 3 --resume"));
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("other data or settings"), std::string::npos) << r.err;
 }
 
 void expect_same_weights(const fs::path& a, const fs::path& b) {

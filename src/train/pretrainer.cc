@@ -160,7 +160,31 @@ void run_pretraining(const PretrainOptions& o, const std::function<void(const st
     for (pretrain::Example e; static_cast<int64_t>(eval_set.size()) < o.eval_max_examples && held.next(e);)
       eval_set.push_back(std::move(e));
   }
-  const int64_t examples = pretrain::count_examples(o, tok);
+  // Counting tokenizes the whole corpus (with packing), so --resume reuses the count its checkpoint
+  // was made with when the corpus files (path, size, modification time) and the options that
+  // shape examples are unchanged. A per-rank decision: a rank whose copies differ counts again.
+  std::string vocab_text;
+  for (size_t i = 0; i < tok.vocab().size(); ++i) vocab_text += tok.vocab().token(static_cast<int32_t>(i)) + "\n";
+  json corpus = json::array();
+  for (const auto& f : o.corpus) {
+    std::error_code e1, e2;
+    const auto size = fs::file_size(f, e1);
+    const auto mtime = fs::last_write_time(f, e2).time_since_epoch().count();
+    corpus.push_back({fs::absolute(f).string(), e1 ? -1 : static_cast<int64_t>(size), e2 ? 0 : static_cast<int64_t>(mtime)});
+  }
+  const json counted_over = {{"corpus", corpus}, {"packing", o.packing}, {"max_seq_len", o.max_seq_len},
+                             {"pairs", o.nsp || o.sop}, {"eval_fraction", o.eval_fraction},
+                             {"eval_corpus", o.eval_corpus.string()}, {"lowercase", tok.options().lowercase},
+                             {"strip_accents", tok.options().strips_accents()},
+                             {"vocab", std::to_string(train::fnv1a(vocab_text.data(), vocab_text.size()))}};
+  int64_t examples = -1;
+  if (o.resume && fs::exists(state_path(o))) {
+    const json meta = json::parse(read_safetensors(state_path(o)).metadata.at("state"), nullptr, false);
+    if (!meta.is_discarded() && meta.value("counted_over", json()) == counted_over && meta.contains("fingerprint"))
+      examples = meta["fingerprint"].value("examples", int64_t{-1});
+    if (examples >= 0) log("pretrain: the checkpoint's count of the same corpus files is reused");
+  }
+  if (examples < 0) examples = pretrain::count_examples(o, tok);
   if (examples == 0) throw Error("the corpus holds no training example (non-empty lines; pairs need two per document)");
   const int64_t global = comm.size() * o.batch_size;   // examples per global micro-batch
   const int64_t micros_per_epoch = (examples + global - 1) / global;
@@ -234,7 +258,7 @@ void run_pretraining(const PretrainOptions& o, const std::function<void(const st
     metrics << line << '\n' << std::flush;
   };
   auto save = [&] {
-    save_state(o, model, opt, {{"step", step}, {"fingerprint", fingerprint}});
+    save_state(o, model, opt, {{"step", step}, {"fingerprint", fingerprint}, {"counted_over", counted_over}});
     save_config(model.config(), o.out / "config.json");
     write_safetensors(o.out / "model.safetensors", model.parameters());
     tok.save(o.out);
