@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <set>
 
 #include "ernie/error.h"
 #include "ernie/init.h"
@@ -99,6 +100,52 @@ TEST(PretrainData, ParallelTokenizingGivesTheSameExamples) {
     }
     EXPECT_EQ(count_examples(s.o, s.tok), static_cast<int64_t>(one.size()));
   }
+}
+
+// A packed pair longer than max_seq_len loses tokens as BERT's truncate_seq_pair: one at a time
+// from the longer part (B on a tie), from its front or back at random. A of 10 and B of 4 tokens
+// into 5 places: A 10 -> 4, then B (tie) 4 -> 3, A 4 -> 3, B 3 -> 2: A keeps 3 contiguous
+// tokens, B 2, and both ends get cut across examples.
+TEST(PretrainData, PairTruncationCutsEitherEnd) {
+  DataSetup s;   // max_seq_len 8
+  Config cfg;
+  cfg.vocab_size = 20;
+  s.o.mlm_probability = 0.15;
+  const Preparer prep(s.o, s.tok, cfg, nullptr);
+  std::vector<Example> ex(200);
+  for (size_t i = 0; i < ex.size(); ++i) {
+    for (int32_t t = 5; t < 15; ++t) ex[i].ta.ids.push_back(t), ex[i].ta.flags.push_back(0);
+    for (int32_t t = 15; t < 19; ++t) ex[i].tb.ids.push_back(t), ex[i].tb.flags.push_back(0);
+    ex[i].pair = ex[i].packed = true;
+    ex[i].index = i;
+  }
+  const Micro m = prep.prepare(ex, 0, ex.size(), 0, 0, MaskingKind::Token);
+  ASSERT_EQ(m.rows, 200);
+  std::set<int64_t> a_starts, b_starts;
+  for (int64_t r = 0; r < m.rows; ++r) {
+    std::vector<int64_t> seq;
+    for (int64_t i = m.batch.offsets[r]; i < m.batch.offsets[r + 1]; ++i) {
+      const int32_t l = m.targets.labels[static_cast<size_t>(i)];
+      seq.push_back(l == -100 ? m.batch.input_ids[static_cast<size_t>(i)] : l);
+    }
+    ASSERT_EQ(seq.size(), 8u) << r;
+    EXPECT_EQ(seq[0], 2);
+    EXPECT_EQ(seq[4], 3);
+    EXPECT_EQ(seq[7], 3);
+    for (int k = 1; k < 3; ++k) EXPECT_EQ(seq[k + 1], seq[k] + 1) << r;   // A contiguous
+    EXPECT_EQ(seq[6], seq[5] + 1) << r;                                  // B contiguous
+    EXPECT_GE(seq[1], 5);
+    EXPECT_LE(seq[3], 14);
+    EXPECT_GE(seq[5], 15);
+    EXPECT_LE(seq[6], 18);
+    a_starts.insert(seq[1]);
+    b_starts.insert(seq[5]);
+  }
+  // 7 cuts of A, each end with probability 1/2: its start (5 + front cuts) spreads over 5..12.
+  EXPECT_LE(*a_starts.begin(), 6);
+  EXPECT_GE(*a_starts.rbegin(), 11);
+  EXPECT_GT(a_starts.size(), 3u);
+  EXPECT_GT(b_starts.size(), 1u);
 }
 
 TEST(PretrainData, PairPackingAndNoPacking) {

@@ -15,16 +15,22 @@ namespace ernie::pretrain {
 Preparer::Preparer(const PretrainOptions& o, const Tokenizer& tok, const Config& cfg, const Segmenter* seg)
     : o_(o), tok_(tok), cfg_(cfg), seg_(seg) {}
 
-// [CLS] A [SEP] (B [SEP]) from packed tokens, a pair cut to max_seq_len from the end of the
-// longer part (B on a tie, as BERT's truncate_seq_pair); units from the tokens' flags.
+// [CLS] A [SEP] (B [SEP]) from packed tokens; units from the tokens' flags. A pair longer than
+// max_seq_len loses a token at a time from its longer part (B on a tie), from that part's front or
+// back at random, as BERT's truncate_seq_pair (here drawn from (seed, example, removal)).
 Encoding Preparer::encode_packed(const Example& ex, const Tokens* b_in, bool swap,
                                  std::vector<std::vector<int32_t>>& units, MaskingKind kind) const {
   const Tokens* a = &ex.ta;
   const Tokens* b = ex.pair ? b_in : nullptr;
   if (swap) std::swap(a, b);
-  size_t na = a->size(), nb = b ? b->size() : 0;
+  size_t na = a->size(), nb = b ? b->size() : 0, a0 = 0, b0 = 0;
   const size_t cap = static_cast<size_t>(o_.max_seq_len) - (b ? 3 : 2);
-  while (na + nb > cap) (na > nb ? na : nb) -= 1;
+  const CounterRng rng(o_.seed ^ 0x7c0de, ex.index);
+  for (uint64_t k = 0; na + nb > cap; ++k) {
+    const bool front = rng.uniform(k) < 0.5f;
+    if (na > nb) a0 += front, --na;
+    else b0 += front, --nb;
+  }
   Encoding e;
   auto put = [&](int32_t id, uint8_t flags, int32_t type) {
     e.ids.push_back(id);
@@ -38,10 +44,10 @@ Encoding Preparer::encode_packed(const Example& ex, const Tokens* b_in, bool swa
     else units.push_back({static_cast<int32_t>(i)});
   };
   put(tok_.cls_id(), kSpecial, 0);
-  for (size_t k = 0; k < na; ++k) put(a->ids[k], a->flags[k], 0);
+  for (size_t k = a0; k < a0 + na; ++k) put(a->ids[k], a->flags[k], 0);
   put(tok_.sep_id(), kSpecial, 0);
   if (b) {
-    for (size_t k = 0; k < nb; ++k) put(b->ids[k], b->flags[k], 1);
+    for (size_t k = b0; k < b0 + nb; ++k) put(b->ids[k], b->flags[k], 1);
     put(tok_.sep_id(), kSpecial, 1);
   }
   return e;
