@@ -20,37 +20,16 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using testing::mpirun_prefix;
 using testing::PretrainSetup;
+using testing::lines_of;
 using testing::run_cli;
+using testing::weight_difference;
 using testing::run_shell;
-
-std::vector<json> lines_of(const std::string& out) {
-  std::vector<json> v;
-  std::istringstream in(out);
-  for (std::string l; std::getline(in, l);)
-    if (!l.empty() && l[0] == '{') v.push_back(json::parse(l));
-  return v;
-}
 
 std::vector<double> values(const std::string& out, const char* key) {
   std::vector<double> v;
   for (const auto& j : lines_of(out))
     if (j.contains(key)) v.push_back(j[key].get<double>());
   return v;
-}
-
-// Largest |a - b| / (1 + |b|) over every tensor of two model folders.
-double weight_difference(const fs::path& a, const fs::path& b) {
-  const TensorFile ta = read_safetensors(a / "model.safetensors"), tb = read_safetensors(b / "model.safetensors");
-  EXPECT_EQ(ta.tensors.size(), tb.tensors.size());
-  double worst = 0;
-  for (const auto& [name, t] : tb.tensors) {
-    const Tensor& u = ta.tensors.at(name);
-    EXPECT_EQ(u.numel(), t.numel()) << name;
-    for (int64_t i = 0; i < t.numel(); ++i)
-      worst = std::max(worst, std::abs(static_cast<double>(u.data<float>()[i]) - t.data<float>()[i]) /
-                                  (1.0 + std::abs(t.data<float>()[i])));
-  }
-  return worst;
 }
 
 void expect_close(const std::vector<double>& got, const std::vector<double>& want, double rel) {

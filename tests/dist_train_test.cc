@@ -27,6 +27,7 @@ namespace fs = std::filesystem;
 using testing::Corpus;
 using testing::mpirun_prefix;
 using testing::run_cli;
+using testing::weight_difference;
 using testing::run_shell;
 
 // 800 rows, batch 16: 50 steps per epoch, dropout 0.1 everywhere.
@@ -52,21 +53,6 @@ nlohmann::json last_epoch(const std::string& out) {
   const auto end = out.find_last_not_of('\n');
   const auto begin = out.rfind('\n', end);
   return nlohmann::json::parse(out.substr(begin == std::string::npos ? 0 : begin + 1, end + 1));
-}
-
-// Largest |a - b| / (1 + |b|) over every tensor of two model folders.
-double weight_difference(const fs::path& a, const fs::path& b) {
-  const TensorFile ta = read_safetensors(a / "model.safetensors"), tb = read_safetensors(b / "model.safetensors");
-  EXPECT_EQ(ta.tensors.size(), tb.tensors.size());
-  double worst = 0;
-  for (const auto& [name, t] : tb.tensors) {
-    const Tensor& u = ta.tensors.at(name);
-    EXPECT_EQ(u.numel(), t.numel()) << name;
-    for (int64_t i = 0; i < t.numel(); ++i)
-      worst = std::max(worst, std::abs(static_cast<double>(u.data<float>()[i]) - t.data<float>()[i]) /
-                                  (1.0 + std::abs(t.data<float>()[i])));
-  }
-  return worst;
 }
 
 void expect_losses_match(const std::vector<double>& got, const std::vector<double>& want, double rel) {

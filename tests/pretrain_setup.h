@@ -3,6 +3,7 @@
 #pragma once
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,15 @@
 #include "test_util.h"
 
 namespace ernie::testing {
+
+// The JSON lines of a command's output.
+inline std::vector<nlohmann::json> lines_of(const std::string& out) {
+  std::vector<nlohmann::json> v;
+  std::istringstream in(out);
+  for (std::string l; std::getline(in, l);)
+    if (!l.empty() && l[0] == '{') v.push_back(nlohmann::json::parse(l));
+  return v;
+}
 
 struct PretrainSetup {
   TempDir tmp;

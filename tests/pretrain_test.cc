@@ -20,14 +20,7 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using ernie::testing::run_cli;
 using ernie::testing::PretrainSetup;
-
-std::vector<json> lines_of(const std::string& out) {
-  std::vector<json> v;
-  std::istringstream in(out);
-  for (std::string l; std::getline(in, l);)
-    if (!l.empty() && l[0] == '{') v.push_back(json::parse(l));
-  return v;
-}
+using ernie::testing::lines_of;
 
 TEST(Pretrain, LossFallsAndTheFolderLoads) {
   PretrainSetup s;
@@ -53,6 +46,16 @@ TEST(Pretrain, LossFallsAndTheFolderLoads) {
   r = run_cli(s.args(s.tmp.path() / "sop", "--max-steps 4 --masking whole-word --no-segment --sop --eval-fraction 0.1 --optimizer lamb --schedule polynomial --power 2 --lr-end 1e-5"));
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_TRUE(lines_of(r.out).back().contains("eval_sop_accuracy")) << r.out;
+}
+
+void expect_same_weights(const fs::path& a, const fs::path& b) {
+  const auto ta = ernie::read_safetensors(a / "model.safetensors"), tb = ernie::read_safetensors(b / "model.safetensors");
+  ASSERT_EQ(ta.tensors.size(), tb.tensors.size());
+  for (const auto& [name, t] : ta.tensors) {
+    const auto& u = tb.tensors.at(name);
+    ASSERT_EQ(t.nbytes(), u.nbytes());
+    EXPECT_EQ(std::memcmp(t.raw(), u.raw(), t.nbytes()), 0) << name;
+  }
 }
 
 TEST(Pretrain, ResumedMidEpochEqualsUninterrupted) {
@@ -82,16 +85,8 @@ TEST(Pretrain, ResumedMidEpochEqualsUninterrupted) {
   EXPECT_EQ(std::adjacent_find(eb.begin(), eb.end()), eb.end());
   for (const auto& e : ea) EXPECT_NE(std::find(eb.begin(), eb.end(), e), eb.end()) << e.first;
   EXPECT_EQ(eb.size(), ea.size() + 1);
-  const auto ta = ernie::read_safetensors(a / "model.safetensors"), tb = ernie::read_safetensors(b / "model.safetensors");
-  ASSERT_EQ(ta.tensors.size(), tb.tensors.size());
-  for (const auto& [name, t] : ta.tensors) {
-    const auto& u = tb.tensors.at(name);
-    ASSERT_EQ(t.nbytes(), u.nbytes());
-    EXPECT_EQ(std::memcmp(t.raw(), u.raw(), t.nbytes()), 0) << name;
-  }
+  expect_same_weights(a, b);
 }
-
-void expect_same_weights(const fs::path& a, const fs::path& b);
 
 // --resume reuses the checkpoint's example count only for the same corpus files: a corpus with a
 // new modification time is counted again (same text: the run resumes to the same weights); a
@@ -101,8 +96,7 @@ TEST(Pretrain, ResumeRecountsAChangedCorpus) {
   const fs::path a = s.tmp.path() / "a", b = s.tmp.path() / "b";
   ASSERT_EQ(run_cli(s.args(a, "--epochs 2")).status, 0);
   ASSERT_EQ(run_cli(s.args(b, "--epochs 2 --stop-at-step 19")).status, 0);
-  for (const auto& f : std::vector<fs::path>{s.corpus})
-    fs::last_write_time(f, fs::last_write_time(f) + std::chrono::seconds(5));
+  fs::last_write_time(s.corpus, fs::last_write_time(s.corpus) + std::chrono::seconds(5));
   auto r = run_cli(s.args(b, "--epochs 2 --resume"));
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.err.find("is reused"), std::string::npos) << r.err;
@@ -113,16 +107,6 @@ TEST(Pretrain, ResumeRecountsAChangedCorpus) {
   r = run_cli(s.args(b, "--epochs 3 --resume"));
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.err.find("other data or settings"), std::string::npos) << r.err;
-}
-
-void expect_same_weights(const fs::path& a, const fs::path& b) {
-  const auto ta = ernie::read_safetensors(a / "model.safetensors"), tb = ernie::read_safetensors(b / "model.safetensors");
-  ASSERT_EQ(ta.tensors.size(), tb.tensors.size());
-  for (const auto& [name, t] : ta.tensors) {
-    const auto& u = tb.tensors.at(name);
-    ASSERT_EQ(t.nbytes(), u.nbytes());
-    EXPECT_EQ(std::memcmp(t.raw(), u.raw(), t.nbytes()), 0) << name;
-  }
 }
 
 std::vector<double> train_losses(const std::string& out) {

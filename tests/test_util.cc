@@ -3,14 +3,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <random>
 #include <sstream>
 
 #include "ernie/error.h"
+#include "ernie/safetensors.h"
 
 namespace fs = std::filesystem;
 
@@ -87,6 +91,20 @@ std::string read_file(const fs::path& p) {
 void write_file(const fs::path& p, const std::string& text) {
   std::ofstream f(p, std::ios::binary);
   f << text;
+}
+
+double weight_difference(const std::filesystem::path& a, const std::filesystem::path& b) {
+  const TensorFile ta = read_safetensors(a / "model.safetensors"), tb = read_safetensors(b / "model.safetensors");
+  if (ta.tensors.size() != tb.tensors.size()) return std::numeric_limits<double>::infinity();
+  double worst = 0;
+  for (const auto& [name, t] : tb.tensors) {
+    const auto it = ta.tensors.find(name);
+    if (it == ta.tensors.end() || it->second.numel() != t.numel()) return std::numeric_limits<double>::infinity();
+    for (int64_t i = 0; i < t.numel(); ++i)
+      worst = std::max(worst, std::abs(static_cast<double>(it->second.data<float>()[i]) - t.data<float>()[i]) /
+                                  (1.0 + std::abs(t.data<float>()[i])));
+  }
+  return worst;
 }
 
 }  // namespace ernie::testing

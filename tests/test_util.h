@@ -40,6 +40,9 @@ std::string read_file(const std::filesystem::path& p);
 void write_file(const std::filesystem::path& p, const std::string& text);
 // n draws of N(0, scale²) from a seeded std::mt19937_64: test inputs.
 std::vector<float> randn(size_t n, uint64_t seed, float scale = 1.0f);
+// Largest |a - b| / (1 + |b|) over every tensor of two model folders' model.safetensors; infinity
+// when their tensors differ in names or sizes.
+double weight_difference(const std::filesystem::path& a, const std::filesystem::path& b);
 // The message of the ernie::Error that f throws; "" when it throws none.
 std::string error_of(const std::function<void()>& f);
 
