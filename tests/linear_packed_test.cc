@@ -155,6 +155,34 @@ TEST(LinearPacked, Bf16AndInt8MatchTheirExactProductsAcrossRowBuckets) {
   }
 }
 
+// feed_forward keeps the intermediate in the products' own format (bf16 rows written by oneDNN;
+// u8 rows requantized from the s32 sums) and must give exactly what the two linear() calls give.
+TEST(LinearPacked, FeedForwardEqualsItsTwoLinearCallsForEveryType) {
+  const int64_t H = 128, I = 512;
+  const auto W1 = randn(I * H, 21, 0.05f), b1 = randn(I, 22), W2 = randn(H * I, 23, 0.05f), b2 = randn(H, 24);
+  for (const auto type : {kernels::MatType::F32, kernels::MatType::BF16, kernels::MatType::S8}) {
+    const auto up = kernels::pack_linear(W1.data(), b1.data(), H, I, type);
+    const auto down = kernels::pack_linear(W2.data(), b2.data(), I, H, type);
+    SCOPED_TRACE(kernels::packed_kernel(*up) + " type " + std::to_string(static_cast<int>(type)));
+    for (const Activation act : {Activation::Relu, Activation::Gelu, Activation::GeluNew}) {
+      for (const int64_t M : {1, 15, 17, 129, 385, 513}) {
+        const auto x0 = randn(M * H, 25 + M);
+        std::vector<float> want = x0, got = x0, inner(M * I);
+        kernels::linear(*up, want.data(), inner.data(), M, act);
+        kernels::linear(*down, inner.data(), want.data(), M, Activation::Linear, /*accumulate=*/true);
+        kernels::feed_forward(*up, *down, got.data(), inner.data(), M, act);
+        ASSERT_EQ(std::memcmp(got.data(), want.data(), want.size() * sizeof(float)), 0)
+            << "rows " << M << " act " << static_cast<int>(act);
+      }
+    }
+  }
+  const auto up = kernels::pack_linear(W1.data(), b1.data(), H, I, kernels::MatType::F32);
+  std::vector<float> x(H), inner(I);
+  EXPECT_NE(ernie::testing::error_of([&] { kernels::feed_forward(*up, *up, x.data(), inner.data(), 1, Activation::Relu); })
+                .find("do not chain"),
+            std::string::npos);
+}
+
 // The same input gives the same bits every time, for every type and row count (ragged tails
 // included); with libxsmm every row also gets exactly what it gets alone.
 TEST(LinearPacked, DeterministicAndRowsIndependentOfTheBatch) {

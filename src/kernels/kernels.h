@@ -46,6 +46,13 @@ std::string packed_kernel(const PackedLinear& p);  // "libxsmm", "onednn-blocked
 void linear(const PackedLinear& w, const float* x, float* y, int64_t M, Activation act = Activation::Linear,
             bool accumulate = false);
 
+// The feed-forward block: x[M, H] += act(x · W1ᵀ + b1) · W2ᵀ + b2 (up: H -> I, down: I -> H),
+// with inner [M, I] fp32 as scratch. The same bits as linear(up, x, inner, M, act) followed by
+// linear(down, inner, x, M, Linear, true); with bf16 or int8 products the intermediate stays in
+// their format (bf16 rows; u8 rows and scales) instead of being written as fp32 and converted.
+void feed_forward(const PackedLinear& up, const PackedLinear& down, float* x, float* inner, int64_t M,
+                  Activation act);
+
 // A one-line description of the instruction set oneDNN dispatches to ("avx2", "avx512_core_bf16", ...).
 std::string matmul_isa();
 // Whether matrix products of this type run on native instructions here (bf16 needs AVX512-BF16/AMX).

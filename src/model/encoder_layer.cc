@@ -138,8 +138,12 @@ void encoder_layer_forward(const Config& cfg, const EncoderLayerW& w, const Batc
   apply_linear(w.attn_out, act.ctx, x, T, Activation::Linear, /*accumulate=*/true);   // x += ctx W_o + b
   kernels::add_layer_norm(x, nullptr, w.attn_norm.gamma, w.attn_norm.beta, T, H, eps);
 
-  apply_linear(w.intermediate, x, act.ffn, T, cfg.hidden_act);   // [T, I] = act(x W_i + b)
-  apply_linear(w.output, act.ffn, x, T, Activation::Linear, /*accumulate=*/true);   // x += ffn W_out + b
+  if (w.intermediate.packed && w.output.packed) {   // x += act(x W_i + b_i) W_out + b_out
+    kernels::feed_forward(*w.intermediate.packed, *w.output.packed, x, act.ffn, T, cfg.hidden_act);
+  } else {
+    apply_linear(w.intermediate, x, act.ffn, T, cfg.hidden_act);   // [T, I] = act(x W_i + b)
+    apply_linear(w.output, act.ffn, x, T, Activation::Linear, /*accumulate=*/true);   // x += ffn W_out + b
+  }
   kernels::add_layer_norm(x, nullptr, w.out_norm.gamma, w.out_norm.beta, T, H, eps);
 }
 

@@ -100,7 +100,9 @@ bool onednn_eltwise(Activation act, dnnl::algorithm* alg, float* alpha) {
 
 dt src_type(MatType t) { return t == MatType::F32 ? dt::f32 : t == MatType::BF16 ? dt::bf16 : dt::u8; }
 dt wei_type(MatType t) { return t == MatType::F32 ? dt::f32 : t == MatType::BF16 ? dt::bf16 : dt::s8; }
-dt dst_type(MatType t) { return t == MatType::S8 ? dt::s32 : dt::f32; }
+dt dst_type(const Key& k) {
+  return k.type == static_cast<int>(MatType::S8) ? dt::s32 : k.bf16_out ? dt::bf16 : dt::f32;
+}
 
 }  // namespace
 
@@ -110,7 +112,7 @@ dnnl::matmul::primitive_desc make_pd(const Key& key, const memory::desc& wdesc) 
   const memory::desc src({M, key.K}, src_type(type), memory::dims{key.K, 1});
   const memory::desc wei = key.rows ? wdesc : memory::desc({key.K, key.N}, wei_type(type), memory::dims{1, key.K});
   const memory::desc bias = key.bias ? memory::desc({1, key.N}, dt::f32, memory::dims{key.N, 1}) : memory::desc();
-  const memory::desc dst({M, key.N}, dst_type(type), memory::dims{key.N, 1});
+  const memory::desc dst({M, key.N}, dst_type(key), memory::dims{key.N, 1});
   dnnl::post_ops ops;
   if (key.accumulate) ops.append_sum(1.0f);
   dnnl::algorithm alg;
@@ -129,8 +131,8 @@ using namespace detail;
 
 struct KeyHash {
   size_t operator()(const Key& k) const {
-    return std::hash<int64_t>()((((k.K * 1000003 + k.N) * 8191 + k.rows) * 31 + k.type) * 64 + k.act * 4 +
-                                k.bias * 2 + k.accumulate);
+    return std::hash<int64_t>()((((k.K * 1000003 + k.N) * 8191 + k.rows) * 31 + k.type) * 128 + k.act * 8 +
+                                k.bias * 4 + k.accumulate * 2 + k.bf16_out);
   }
 };
 
@@ -190,24 +192,30 @@ void pack_onednn(PackedLinear& p, const void* w, dt w_type) {
   stream().wait();
 }
 
+}  // namespace
+
+namespace detail {
+
 // fp32 / bf16 through oneDNN: blocked weights in row chunks, or plain weights with runtime rows.
-void linear_onednn(const PackedLinear& w, const void* x, float* y, int64_t M, Activation act, bool accumulate) {
+// With bf16_out (bf16 products, an activation oneDNN fuses or none) y is bf16 rows.
+void linear_onednn(const PackedLinear& w, const void* x, void* y, int64_t M, Activation act, bool accumulate,
+                   bool bf16_out) {
   const int64_t K = w.K, N = w.N;
   dnnl::algorithm alg;
   float alpha;
   const bool fused_act = onednn_eltwise(act, &alg, &alpha);
-  const int64_t esize = w.prod == MatType::BF16 ? 2 : 4;
+  const int64_t esize = w.prod == MatType::BF16 ? 2 : 4, osize = bf16_out ? 2 : 4;
   const dt stype = src_type(w.prod);
   Key key{static_cast<int>(w.prod), K, N, 0, !w.bias.empty(), static_cast<int>(fused_act ? act : Activation::Linear),
-          accumulate};
+          accumulate, bf16_out};
   memory wmem(w.wdesc, engine(), w.brgemm_panels ? static_cast<void*>(w.panels.data()) : w.wdata.data());
-  auto run = [&](int64_t rows, const void* src, float* dst) {
+  auto run = [&](int64_t rows, const void* src, void* dst) {
     key.rows = w.plain ? 0 : rows;
     const auto p = primitive(key, w.wdesc);
     std::unordered_map<int, memory> args;
     args.emplace(DNNL_ARG_SRC, memory({{rows, K}, stype, memory::dims{K, 1}}, engine(), const_cast<void*>(src)));
     args.emplace(DNNL_ARG_WEIGHTS, wmem);
-    args.emplace(DNNL_ARG_DST, memory({{rows, N}, dt::f32, memory::dims{N, 1}}, engine(), dst));
+    args.emplace(DNNL_ARG_DST, memory({{rows, N}, bf16_out ? dt::bf16 : dt::f32, memory::dims{N, 1}}, engine(), dst));
     if (!w.bias.empty())
       args.emplace(DNNL_ARG_BIAS, memory({{1, N}, dt::f32, memory::dims{N, 1}}, engine(), const_cast<float*>(w.b())));
     p->execute(stream(), args);
@@ -218,43 +226,53 @@ void linear_onednn(const PackedLinear& w, const void* x, float* y, int64_t M, Ac
   } else {
     for (const Chunk& c : row_chunks(M)) {
       const char* src = static_cast<const char*>(x) + c.first * K * esize;
-      float* dst = y + c.first * N;
+      char* dst = static_cast<char*>(y) + c.first * N * osize;
       if (c.pad == c.rows) {
         run(c.rows, src, dst);
         continue;
       }
       // The tail: padded copies (zero rows in, outputs of the padding rows dropped).
-      thread_local std::vector<char> xs;
-      thread_local std::vector<float> ys;
+      thread_local std::vector<char> xs, ys;
       char* xp = scratch(xs, static_cast<size_t>(c.pad * K * esize));
-      float* yp = scratch(ys, static_cast<size_t>(c.pad * N));
+      char* yp = scratch(ys, static_cast<size_t>(c.pad * N * osize));
       std::memcpy(xp, src, c.rows * K * esize);
       std::memset(xp + c.rows * K * esize, 0, (c.pad - c.rows) * K * esize);
-      if (accumulate) std::memcpy(yp, dst, sizeof(float) * c.rows * N);
+      if (accumulate) std::memcpy(yp, dst, c.rows * N * osize);
       run(c.pad, xp, yp);
-      std::memcpy(dst, yp, sizeof(float) * c.rows * N);
+      std::memcpy(dst, yp, c.rows * N * osize);
     }
   }
   if (!fused_act && act != Activation::Linear) {
+    if (bf16_out) throw Error("internal: bf16 output needs an activation oneDNN fuses");
+    float* yf = static_cast<float*>(y);
 #pragma omp parallel for schedule(static) if (M * N > 1 << 14)
-    for (int64_t m = 0; m < M; ++m) vec::activate_row(y + m * N, N, act);
+    for (int64_t m = 0; m < M; ++m) vec::activate_row(yf + m * N, N, act);
   }
 }
 
-void linear_s8(const PackedLinear& w, const float* x, float* y, int64_t M, Activation act, bool accumulate) {
-  const int64_t K = w.K, N = w.N;
-  // Quantize rows (padding rows zero), u8 x s8 -> s32, then dequantize with bias / act / residual.
-  const std::vector<Chunk> chunks = w.plain ? std::vector<Chunk>{{0, M, M}} : row_chunks(M);
-  const int64_t Mp = chunks.back().first + chunks.back().pad;
-  thread_local std::vector<uint8_t> xq;
-  thread_local std::vector<float> sx;
-  thread_local std::vector<int32_t> acc;
-  uint8_t* q = scratch(xq, Mp * K);
-  float* s = scratch(sx, M);
-  int32_t* a = scratch(acc, Mp * N);
+bool fuses_activation(Activation act) {
+  dnnl::algorithm alg;
+  float alpha;
+  return act == Activation::Linear || onednn_eltwise(act, &alg, &alpha);
+}
+
+// ---- int8 pieces (also used by feed_forward_cpu.cc) ---------------------------------------------
+
+int64_t s8_padded_rows(const PackedLinear& w, int64_t M) {
+  if (w.plain) return M;
+  const std::vector<Chunk> chunks = row_chunks(M);
+  return chunks.back().first + chunks.back().pad;
+}
+
+void s8_quantize_rows(const float* x, int64_t M, int64_t K, int64_t Mp, uint8_t* q, float* s) {
 #pragma omp parallel for schedule(static) if (M * K > 1 << 14)
   for (int64_t m = 0; m < M; ++m) s[m] = vec::quantize_row_u8(x + m * K, K, q + m * K);
   std::memset(q + M * K, 128, (Mp - M) * K);   // u8 zero point: the padding rows are zeros
+}
+
+void s8_product(const PackedLinear& w, const uint8_t* q, int64_t M, int32_t* acc) {
+  const int64_t K = w.K, N = w.N;
+  const std::vector<Chunk> chunks = w.plain ? std::vector<Chunk>{{0, M, M}} : row_chunks(M);
   memory wmem(w.wdesc, engine(), w.wdata.data());
   for (const Chunk& c : chunks) {
     const int64_t rows = c.pad;
@@ -262,19 +280,38 @@ void linear_s8(const PackedLinear& w, const float* x, float* y, int64_t M, Activ
                   static_cast<int>(Activation::Linear), false};
     const auto p = primitive(key, w.wdesc);
     std::unordered_map<int, memory> args = {
-        {DNNL_ARG_SRC, memory({{rows, K}, dt::u8, memory::dims{K, 1}}, engine(), q + c.first * K)},
+        {DNNL_ARG_SRC, memory({{rows, K}, dt::u8, memory::dims{K, 1}}, engine(), const_cast<uint8_t*>(q + c.first * K))},
         {DNNL_ARG_WEIGHTS, wmem},
-        {DNNL_ARG_DST, memory({{rows, N}, dt::s32, memory::dims{N, 1}}, engine(), a + c.first * N)},
+        {DNNL_ARG_DST, memory({{rows, N}, dt::s32, memory::dims{N, 1}}, engine(), acc + c.first * N)},
     };
     p->execute(stream(), args);
     stream().wait();
   }
+}
+
+void s8_dequantize_row(const PackedLinear& w, const int32_t* acc, float sx, float* y, Activation act, bool accumulate) {
   const bool relu = act == Activation::Relu;
+  vec::dequant_row(acc, w.comp.data(), w.scale.data(), sx, w.b(), y, w.N, relu, accumulate);
+  if (!relu && act != Activation::Linear) vec::activate_row(y, w.N, act);
+}
+
+}  // namespace detail
+
+namespace {
+
+void linear_s8(const PackedLinear& w, const float* x, float* y, int64_t M, Activation act, bool accumulate) {
+  // Quantize rows (padding rows zero), u8 x s8 -> s32, then dequantize with bias / act / residual.
+  const int64_t K = w.K, N = w.N, Mp = s8_padded_rows(w, M);
+  thread_local std::vector<uint8_t> xq;
+  thread_local std::vector<float> sx;
+  thread_local std::vector<int32_t> acc;
+  uint8_t* q = scratch(xq, Mp * K);
+  float* s = scratch(sx, M);
+  int32_t* a = scratch(acc, Mp * N);
+  s8_quantize_rows(x, M, K, Mp, q, s);
+  s8_product(w, q, M, a);
 #pragma omp parallel for schedule(static) if (M * N > 1 << 14)
-  for (int64_t m = 0; m < M; ++m) {
-    vec::dequant_row(a + m * N, w.comp.data(), w.scale.data(), s[m], w.b(), y + m * N, N, relu, accumulate);
-    if (!relu && act != Activation::Linear) vec::activate_row(y + m * N, N, act);
-  }
+  for (int64_t m = 0; m < M; ++m) s8_dequantize_row(w, a + m * N, s[m], y + m * N, act, accumulate);
 }
 
 LinearKernel choose_kernel(MatType type, LinearKernel want) {

@@ -51,9 +51,10 @@ struct Key {
   bool bias;
   int act;
   bool accumulate;
+  bool bf16_out = false;   // dst bf16 (else f32; s32 for int8)
   bool operator==(const Key& o) const {
-    return std::tie(type, K, N, rows, bias, act, accumulate) ==
-           std::tie(o.type, o.K, o.N, o.rows, o.bias, o.act, o.accumulate);
+    return std::tie(type, K, N, rows, bias, act, accumulate, bf16_out) ==
+           std::tie(o.type, o.K, o.N, o.rows, o.bias, o.act, o.accumulate, o.bf16_out);
   }
 };
 dnnl::matmul::primitive_desc make_pd(const Key& key, const dnnl::memory::desc& wdesc);
@@ -63,6 +64,18 @@ T* scratch(std::vector<T>& v, size_t n) {
   if (v.size() < n) v.resize(n);
   return v.data();
 }
+
+// linear_cpu.cc: fp32 / bf16 through oneDNN (x in the products' type: fp32 or bf16 rows); with
+// bf16_out, y is bf16 rows (needs fuses_activation(act)).
+void linear_onednn(const PackedLinear& w, const void* x, void* y, int64_t M, Activation act, bool accumulate,
+                   bool bf16_out = false);
+bool fuses_activation(Activation act);   // oneDNN applies it as a post-op (or it is Linear)
+// int8 in three steps: rows quantized to u8 (scales s[M]; rows M..Mp-1 are padding set to the
+// zero point), u8 x s8 -> s32 acc [Mp, N], and one row dequantized (bias, activation, residual).
+int64_t s8_padded_rows(const PackedLinear& w, int64_t M);   // Mp
+void s8_quantize_rows(const float* x, int64_t M, int64_t K, int64_t Mp, uint8_t* q, float* s);
+void s8_product(const PackedLinear& w, const uint8_t* q, int64_t M, int32_t* acc);
+void s8_dequantize_row(const PackedLinear& w, const int32_t* acc, float sx, float* y, Activation act, bool accumulate);
 
 // linear_xsmm_cpu.cc
 bool xsmm_ready();   // libxsmm can generate code here (false in a build without it)
