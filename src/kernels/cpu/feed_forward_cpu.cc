@@ -27,8 +27,7 @@ bool fused_bf16(const PackedLinear& up, const PackedLinear& down, Activation act
 void feed_forward_bf16(const PackedLinear& up, const PackedLinear& down, float* x, float* inner, int64_t M,
                        Activation act) {
   const int64_t H = up.K;
-  thread_local std::vector<uint16_t> xb;
-  uint16_t* xr = scratch(xb, M * H);
+  uint16_t* xr = scratch(thread_scratch().bf16, M * H);
 #pragma omp parallel for schedule(static) if (M * H > 1 << 14)
   for (int64_t m = 0; m < M; ++m) vec::to_bf16_row(x + m * H, xr + m * H, H);
   uint16_t* mid = reinterpret_cast<uint16_t*>(inner);   // [M, I] bf16 in the fp32 buffer's first half
@@ -39,14 +38,12 @@ void feed_forward_bf16(const PackedLinear& up, const PackedLinear& down, float* 
 void feed_forward_s8(const PackedLinear& up, const PackedLinear& down, float* x, int64_t M, Activation act) {
   const int64_t H = up.K, I = up.N;
   const int64_t Mp1 = s8_padded_rows(up, M), Mp2 = s8_padded_rows(down, M);
-  thread_local std::vector<uint8_t> q1_, q2_;
-  thread_local std::vector<float> s1_, s2_;
-  thread_local std::vector<int32_t> acc_;
-  uint8_t* q1 = scratch(q1_, Mp1 * H);
-  uint8_t* q2 = scratch(q2_, Mp2 * I);
-  float* s1 = scratch(s1_, M);
-  float* s2 = scratch(s2_, M);
-  int32_t* acc = scratch(acc_, std::max(Mp1 * I, Mp2 * H));
+  Scratch& t = thread_scratch();
+  uint8_t* q1 = scratch(t.q, Mp1 * H);
+  uint8_t* q2 = scratch(t.q2, Mp2 * I);
+  float* s1 = scratch(t.s, M);
+  float* s2 = scratch(t.s2, M);
+  int32_t* acc = scratch(t.acc, std::max(Mp1 * I, Mp2 * H));
   s8_quantize_rows(x, M, H, Mp1, q1, s1);
   s8_product(up, q1, M, acc);
 #pragma omp parallel if (M * I > 1 << 14)

@@ -250,6 +250,11 @@ void linear_onednn(const PackedLinear& w, const void* x, void* y, int64_t M, Act
   }
 }
 
+Scratch& thread_scratch() {
+  thread_local Scratch s;
+  return s;
+}
+
 bool fuses_activation(Activation act) {
   dnnl::algorithm alg;
   float alpha;
@@ -302,12 +307,10 @@ namespace {
 void linear_s8(const PackedLinear& w, const float* x, float* y, int64_t M, Activation act, bool accumulate) {
   // Quantize rows (padding rows zero), u8 x s8 -> s32, then dequantize with bias / act / residual.
   const int64_t K = w.K, N = w.N, Mp = s8_padded_rows(w, M);
-  thread_local std::vector<uint8_t> xq;
-  thread_local std::vector<float> sx;
-  thread_local std::vector<int32_t> acc;
-  uint8_t* q = scratch(xq, Mp * K);
-  float* s = scratch(sx, M);
-  int32_t* a = scratch(acc, Mp * N);
+  Scratch& t = thread_scratch();
+  uint8_t* q = scratch(t.q, Mp * K);
+  float* s = scratch(t.s, M);
+  int32_t* a = scratch(t.acc, Mp * N);
   s8_quantize_rows(x, M, K, Mp, q, s);
   s8_product(w, q, M, a);
 #pragma omp parallel for schedule(static) if (M * N > 1 << 14)
@@ -431,15 +434,14 @@ void linear(const PackedLinear& w, const float* x, float* y, int64_t M, Activati
   const int64_t K = w.K;
   const void* src = x;
   if (w.type == MatType::BF16) {   // activations rounded to bf16: as fp32 or as bf16
-    thread_local std::vector<float> xr;
-    thread_local std::vector<uint16_t> xb;
+    Scratch& t = thread_scratch();
     if (w.rounded) {
-      float* r = scratch(xr, M * K);
+      float* r = scratch(t.rounded, M * K);
 #pragma omp parallel for schedule(static) if (M * K > 1 << 14)
       for (int64_t m = 0; m < M; ++m) vec::round_bf16_row(x + m * K, r + m * K, K);
       src = r;
     } else {
-      uint16_t* r = scratch(xb, M * K);
+      uint16_t* r = scratch(t.bf16, M * K);
 #pragma omp parallel for schedule(static) if (M * K > 1 << 14)
       for (int64_t m = 0; m < M; ++m) vec::to_bf16_row(x + m * K, r + m * K, K);
       src = r;
