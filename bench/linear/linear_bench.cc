@@ -3,6 +3,8 @@
 // of R passes. Prints ms per pass, weight GB/s and GFLOP/s per row count.
 //
 //   bench/linear/run.sh [BUILD_DIR] -- K N ROWS...      (see run.sh; OMP_NUM_THREADS sets threads)
+//   bench/linear/run.sh [BUILD_DIR] -- ffn H I ROWS...  the feed-forward block (H -> I -> H, relu) per
+//       type: two linear() calls against kernels::feed_forward, alternating, best of the passes
 //
 // Kernels: "in place" = kernels::linear(x, W, ...) on the [out, in] weights (oneDNN matmul with a
 // runtime row count: what every fp32 Linear ran before packing); "libxsmm" and "onednn" =
@@ -28,7 +30,56 @@ double seconds() {
 }
 }  // namespace
 
+// x += relu(x · W1ᵀ + b1) · W2ᵀ + b2 over 12 layers' weights: the two linear() calls against
+// kernels::feed_forward (which keeps the intermediate in the products' format), per type.
+int ffn_main(int argc, char** argv) {
+  const int64_t H = std::atoll(argv[2]), I = std::atoll(argv[3]);
+  const int L = 12;
+  std::mt19937 rng(1);
+  std::normal_distribution<float> nd(0.0f, 0.05f);
+  std::vector<float> W1(I * H), W2(H * I), b1(I, 0.01f), b2(H, 0.01f);
+  const std::pair<const char*, kernels::MatType> types[] = {
+      {"f32", kernels::MatType::F32}, {"bf16", kernels::MatType::BF16}, {"int8", kernels::MatType::S8}};
+  std::vector<std::vector<std::shared_ptr<const kernels::PackedLinear>>> up(3), down(3);
+  for (int l = 0; l < L; ++l) {
+    for (auto& e : W1) e = nd(rng);
+    for (auto& e : W2) e = nd(rng);
+    for (int t = 0; t < 3; ++t) {
+      up[t].push_back(kernels::pack_linear(W1.data(), b1.data(), H, I, types[t].second));
+      down[t].push_back(kernels::pack_linear(W2.data(), b2.data(), I, H, types[t].second));
+    }
+  }
+  std::printf("feed-forward H %ld I %ld, %d layers, %d threads, oneDNN ISA %s\n", static_cast<long>(H),
+              static_cast<long>(I), L, omp_get_max_threads(), kernels::matmul_isa().c_str());
+  for (int i = 4; i < argc; ++i) {
+    const int64_t M = std::atoll(argv[i]);
+    std::vector<float> x0(M * H), x(M * H), inner(M * I);
+    for (auto& e : x0) e = nd(rng);
+    for (int t = 0; t < 3; ++t) {
+      double best[2] = {1e30, 1e30};
+      for (int r = 0; r <= 9; ++r)
+        for (int fused = 0; fused < 2; ++fused) {
+          const double t0 = seconds();
+          for (int l = 0; l < L; ++l) {
+            std::copy(x0.begin(), x0.end(), x.begin());   // the same input every layer (no blow-up)
+            if (fused) {
+              kernels::feed_forward(*up[t][l], *down[t][l], x.data(), inner.data(), M, Activation::Relu);
+            } else {
+              kernels::linear(*up[t][l], x.data(), inner.data(), M, Activation::Relu);
+              kernels::linear(*down[t][l], inner.data(), x.data(), M, Activation::Linear, true);
+            }
+          }
+          if (r > 0) best[fused] = std::min(best[fused], (seconds() - t0) * 1e3);
+        }
+      std::printf("M %5ld  %-4s  two linear %8.2f ms  feed_forward %8.2f ms  %.3fx\n", static_cast<long>(M),
+                  types[t].first, best[0], best[1], best[0] / best[1]);
+    }
+  }
+  return 0;
+}
+
 int main(int argc, char** argv) {
+  if (argc >= 5 && std::string(argv[1]) == "ffn") return ffn_main(argc, argv);
   if (argc < 4) {
     std::fprintf(stderr, "usage: linear_bench K N ROWS...\n");
     return 2;
