@@ -173,8 +173,9 @@ void bench(const BenchOptions& o) {
                 static_cast<long long>(o.batch), static_cast<long long>(min_len), static_cast<long long>(o.seq_len),
                 static_cast<long long>(batch.tokens()), 100.0 * tokens / (o.batch * o.seq_len));
   std::cout << line;
-  std::snprintf(line, sizeof line, "latency: median %.2f ms, p90 %.2f ms, best %.2f ms over %d iterations (%d warm-up)\n",
-                median, p90, sorted.front(), o.iters, o.warmup);
+  std::snprintf(line, sizeof line,
+                "latency: median %.2f ms, p90 %.2f ms, best %.2f ms over %d iterations (%d warm-up)\n", median, p90,
+                sorted.front(), o.iters, o.warmup);
   std::cout << line;
   std::snprintf(line, sizeof line, "throughput: %.2f sequences/s, %.0f tokens/s\n", o.batch / (median / 1e3),
                 tokens / (median / 1e3));

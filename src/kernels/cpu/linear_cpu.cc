@@ -285,7 +285,8 @@ void s8_product(const PackedLinear& w, const uint8_t* q, int64_t M, int32_t* acc
                   static_cast<int>(Activation::Linear), false};
     const auto p = primitive(key, w.wdesc);
     std::unordered_map<int, memory> args = {
-        {DNNL_ARG_SRC, memory({{rows, K}, dt::u8, memory::dims{K, 1}}, engine(), const_cast<uint8_t*>(q + c.first * K))},
+        {DNNL_ARG_SRC,
+         memory({{rows, K}, dt::u8, memory::dims{K, 1}}, engine(), const_cast<uint8_t*>(q + c.first * K))},
         {DNNL_ARG_WEIGHTS, wmem},
         {DNNL_ARG_DST, memory({{rows, N}, dt::s32, memory::dims{N, 1}}, engine(), acc + c.first * N)},
     };

@@ -67,7 +67,7 @@ T* scratch(std::vector<T>& v, size_t n) {
 
 // The calling thread's scratch for activations in the products' formats, shared by every product
 // (linear and feed_forward) so that the same memory serves layer after layer: with a separate
-// set for feed_forward, the int8 QKV product measured 30% slower (its buffers went cold).
+// set for feed_forward, the int8 QKV product measured up to 30% slower in one comparison.
 struct Scratch {
   std::vector<uint8_t> q, q2;      // u8 rows
   std::vector<float> s, s2;        // their scales
