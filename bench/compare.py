@@ -16,6 +16,8 @@ usage: bench/compare.py [--ernie build/bin/ernie] [--model DIR] [--work DIR] [--
   "base bf16", "base int8": before/after in the same run.
 * Every case runs --rounds times, engines alternating, and reports medians: the machine is shared,
   so only ratios measured in the same run mean anything.
+* After the table: each engine's slowest..fastest round and the ratios to ORT round by round, so
+  that the machine's drift is visible beside the medians; results.json keeps medians and rounds.
 """
 import argparse, json, os, statistics, subprocess, sys
 
@@ -116,7 +118,7 @@ def main():
         keep = a.engines.split(",")
         engines = [e for e in engines if e[0] in keep]
     load = os.getloadavg()[0]
-    results = {}
+    results, rounds = {}, {}
     for name, B, T, M in cases:
         runs = {e: [] for e, _ in engines}
         for r in range(a.rounds):
@@ -126,6 +128,7 @@ def main():
                 runs[e].append(j["seq_per_s"])
                 print(f"{name:20s} {e:11s} round {r}: {j['seq_per_s']:.3f} seq/s", flush=True)
         results[name] = {e: statistics.median(v) for e, v in runs.items()}
+        rounds[name] = runs
 
     print(f"\nload average at start: {load:.2f}; threads {a.threads}; medians of {a.rounds} alternating rounds"
           f" x {a.iters} iterations\n")
@@ -146,7 +149,18 @@ def main():
               f"{ratio('ernie bf16', 'ORT f32')} | {ratio('ernie int8', 'ORT f32')} | {ratio('ernie bf16', 'ernie f32')} | "
               f"{ratio('ernie int8', 'ernie f32')}{tail} |")
     print("\n(ratios are of sequences/s: for the batch-1 latency rows, latency vs ORT = 1 / ratio)")
-    json.dump(results, open(os.path.join(a.work, "results.json"), "w"), indent=1)
+    # The spread: each engine's slowest..fastest round, and the ratios to ORT round by round (the
+    # two engines of one round ran minutes apart at most, so these show how much the machine moved).
+    print("\nspread (slowest..fastest round, seq/s; per-round ratio to ORT f32):")
+    for name, _, _, _ in cases:
+        runs = rounds[name]
+        parts = [f"{e} {min(v):.2f}..{max(v):.2f}" for e, v in runs.items()]
+        if "ORT f32" in runs:
+            for e in ("ernie f32", "ernie bf16", "ernie int8"):
+                if e in runs:
+                    parts.append(f"{e}/ORT " + " ".join(f"{x / o:.2f}" for x, o in zip(runs[e], runs["ORT f32"])))
+        print(f"  {name}: " + "; ".join(parts))
+    json.dump({"medians": results, "rounds": rounds}, open(os.path.join(a.work, "results.json"), "w"), indent=1)
 
 
 if __name__ == "__main__":
