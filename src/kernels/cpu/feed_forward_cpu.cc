@@ -26,10 +26,7 @@ bool fused_bf16(const PackedLinear& up, const PackedLinear& down, Activation act
 
 void feed_forward_bf16(const PackedLinear& up, const PackedLinear& down, float* x, float* inner, int64_t M,
                        Activation act) {
-  const int64_t H = up.K;
-  uint16_t* xr = scratch(thread_scratch().bf16, M * H);
-#pragma omp parallel for schedule(static) if (M * H > 1 << 14)
-  for (int64_t m = 0; m < M; ++m) vec::to_bf16_row(x + m * H, xr + m * H, H);
+  const uint16_t* xr = to_bf16_rows(x, M, up.K);
   uint16_t* mid = reinterpret_cast<uint16_t*>(inner);   // [M, I] bf16 in the fp32 buffer's first half
   linear_onednn(up, xr, mid, M, act, /*accumulate=*/false, /*bf16_out=*/true);
   linear_onednn(down, mid, x, M, Activation::Linear, /*accumulate=*/true);

@@ -255,6 +255,13 @@ Scratch& thread_scratch() {
   return s;
 }
 
+const uint16_t* to_bf16_rows(const float* x, int64_t M, int64_t K) {
+  uint16_t* r = scratch(thread_scratch().bf16, M * K);
+#pragma omp parallel for schedule(static) if (M * K > 1 << 14)
+  for (int64_t m = 0; m < M; ++m) vec::to_bf16_row(x + m * K, r + m * K, K);
+  return r;
+}
+
 bool fuses_activation(Activation act) {
   dnnl::algorithm alg;
   float alpha;
@@ -435,17 +442,13 @@ void linear(const PackedLinear& w, const float* x, float* y, int64_t M, Activati
   const int64_t K = w.K;
   const void* src = x;
   if (w.type == MatType::BF16) {   // activations rounded to bf16: as fp32 or as bf16
-    Scratch& t = thread_scratch();
     if (w.rounded) {
-      float* r = scratch(t.rounded, M * K);
+      float* r = scratch(thread_scratch().rounded, M * K);
 #pragma omp parallel for schedule(static) if (M * K > 1 << 14)
       for (int64_t m = 0; m < M; ++m) vec::round_bf16_row(x + m * K, r + m * K, K);
       src = r;
     } else {
-      uint16_t* r = scratch(t.bf16, M * K);
-#pragma omp parallel for schedule(static) if (M * K > 1 << 14)
-      for (int64_t m = 0; m < M; ++m) vec::to_bf16_row(x + m * K, r + m * K, K);
-      src = r;
+      src = to_bf16_rows(x, M, K);
     }
   }
   // fp32 panels: libxsmm, except where oneDNN's brgemm measured faster over the same copy (long

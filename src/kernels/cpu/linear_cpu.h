@@ -76,6 +76,8 @@ struct Scratch {
   std::vector<float> rounded;      // bf16-rounded fp32 rows (emulated bf16)
 };
 Scratch& thread_scratch();
+// x [M, K] rounded to bf16 (nearest even) in the thread's scratch (valid until its next use).
+const uint16_t* to_bf16_rows(const float* x, int64_t M, int64_t K);
 
 // linear_cpu.cc: fp32 / bf16 through oneDNN (x in the products' type: fp32 or bf16 rows); with
 // bf16_out, y is bf16 rows (needs fuses_activation(act)).
