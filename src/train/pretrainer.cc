@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -92,6 +93,28 @@ Config pretraining_config(Config cfg, const PretrainOptions& o) {
 
 fs::path state_path(const PretrainOptions& o) { return o.out / "pretrain_state.safetensors"; }
 
+// What the example count depends on: the corpus files (path, size, modification time), the
+// options that shape examples and the tokenizer (vocabulary hash, casing).
+json counting_key(const PretrainOptions& o, const Tokenizer& tok) {
+  uint64_t vocab = train::fnv1a(nullptr, 0);
+  for (size_t i = 0; i < tok.vocab().size(); ++i) {
+    const std::string line = tok.vocab().token(static_cast<int32_t>(i)) + "\n";
+    vocab = train::fnv1a(line.data(), line.size(), vocab);
+  }
+  json corpus = json::array();
+  for (const auto& f : o.corpus) {
+    std::error_code e1, e2;
+    const auto size = fs::file_size(f, e1);
+    const auto mtime = fs::last_write_time(f, e2).time_since_epoch().count();
+    corpus.push_back({fs::absolute(f).string(), e1 ? -1 : static_cast<int64_t>(size), e2 ? 0 : static_cast<int64_t>(mtime)});
+  }
+  return {{"corpus", corpus},          {"packing", o.packing},
+          {"max_seq_len", o.max_seq_len}, {"pairs", o.nsp || o.sop},
+          {"eval_fraction", o.eval_fraction}, {"eval_corpus", o.eval_corpus.string()},
+          {"lowercase", tok.options().lowercase}, {"strip_accents", tok.options().strips_accents()},
+          {"vocab", std::to_string(vocab)}};
+}
+
 void save_state(const PretrainOptions& o, TrainableModel& model, AdamW& opt, const json& meta) {
   std::map<std::string, Tensor> t = {{"params", model.parameter_storage()},
                                      {"adam_m", opt.first_moment()},
@@ -160,31 +183,25 @@ void run_pretraining(const PretrainOptions& o, const std::function<void(const st
     for (pretrain::Example e; static_cast<int64_t>(eval_set.size()) < o.eval_max_examples && held.next(e);)
       eval_set.push_back(std::move(e));
   }
-  // Counting tokenizes the whole corpus (with packing), so --resume reuses the count its checkpoint
-  // was made with when the corpus files (path, size, modification time) and the options that
-  // shape examples are unchanged. A per-rank decision: a rank whose copies differ counts again.
-  std::string vocab_text;
-  for (size_t i = 0; i < tok.vocab().size(); ++i) vocab_text += tok.vocab().token(static_cast<int32_t>(i)) + "\n";
-  json corpus = json::array();
-  for (const auto& f : o.corpus) {
-    std::error_code e1, e2;
-    const auto size = fs::file_size(f, e1);
-    const auto mtime = fs::last_write_time(f, e2).time_since_epoch().count();
-    corpus.push_back({fs::absolute(f).string(), e1 ? -1 : static_cast<int64_t>(size), e2 ? 0 : static_cast<int64_t>(mtime)});
-  }
-  const json counted_over = {{"corpus", corpus}, {"packing", o.packing}, {"max_seq_len", o.max_seq_len},
-                             {"pairs", o.nsp || o.sop}, {"eval_fraction", o.eval_fraction},
-                             {"eval_corpus", o.eval_corpus.string()}, {"lowercase", tok.options().lowercase},
-                             {"strip_accents", tok.options().strips_accents()},
-                             {"vocab", std::to_string(train::fnv1a(vocab_text.data(), vocab_text.size()))}};
-  int64_t examples = -1;
+  // The saved state of --resume, read once (its tensors are loaded further down).
+  std::optional<TensorFile> saved;
+  json saved_meta;
   if (o.resume && fs::exists(state_path(o))) {
-    const json meta = json::parse(read_safetensors(state_path(o)).metadata.at("state"), nullptr, false);
-    if (!meta.is_discarded() && meta.value("counted_over", json()) == counted_over && meta.contains("fingerprint"))
-      examples = meta["fingerprint"].value("examples", int64_t{-1});
-    if (examples >= 0) log("pretrain: the checkpoint's count of the same corpus files is reused");
+    saved = read_safetensors(state_path(o));
+    saved_meta = json::parse(saved->metadata.at("state"), nullptr, false);
+    if (saved_meta.is_discarded()) throw Error(state_path(o).string() + ": its state metadata is not JSON");
   }
-  if (examples < 0) examples = pretrain::count_examples(o, tok);
+  // Counting tokenizes the whole corpus (with packing), so --resume reuses the count its checkpoint
+  // was made with over the same corpus files and example options. A per-rank decision: a rank
+  // whose copies differ counts again.
+  const json counted_over = counting_key(o, tok);
+  int64_t examples = -1;
+  if (saved && saved_meta.value("counted_over", json()) == counted_over && saved_meta.contains("fingerprint"))
+    examples = saved_meta["fingerprint"].value("examples", int64_t{-1});
+  if (examples >= 0)
+    log("pretrain: the checkpoint's count of the same corpus files is reused");
+  else
+    examples = pretrain::count_examples(o, tok);
   if (examples == 0) throw Error("the corpus holds no training example (non-empty lines; pairs need two per document)");
   const int64_t global = comm.size() * o.batch_size;   // examples per global micro-batch
   const int64_t micros_per_epoch = (examples + global - 1) / global;
@@ -216,9 +233,9 @@ void run_pretraining(const PretrainOptions& o, const std::function<void(const st
                                     {"initial model", std::to_string(train::fnv1a(p.raw(), p.nbytes()))}});
   }
   int64_t step = 0;
-  if (o.resume && fs::exists(state_path(o))) {
-    const TensorFile st = read_safetensors(state_path(o));
-    const json meta = json::parse(st.metadata.at("state"));
+  if (saved) {
+    const TensorFile& st = *saved;
+    const json& meta = saved_meta;
     if (meta.at("fingerprint") != fingerprint)
       throw Error(state_path(o).string() + " was written by a run with other data or settings (or another ranks x " +
                   "--batch-size); drop --resume");
