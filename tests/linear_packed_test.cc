@@ -157,6 +157,7 @@ TEST(LinearPacked, Bf16AndInt8MatchTheirExactProductsAcrossRowBuckets) {
 
 // feed_forward keeps the intermediate in the products' own format (bf16 rows written by oneDNN;
 // u8 rows requantized from the s32 sums) and must give exactly what the two linear() calls give.
+// For fp32, where it is those two calls, it is also checked against the naive product here.
 TEST(LinearPacked, FeedForwardEqualsItsTwoLinearCallsForEveryType) {
   const int64_t H = 128, I = 512;
   const auto W1 = randn(I * H, 21, 0.05f), b1 = randn(I, 22), W2 = randn(H * I, 23, 0.05f), b2 = randn(H, 24);
@@ -173,6 +174,11 @@ TEST(LinearPacked, FeedForwardEqualsItsTwoLinearCallsForEveryType) {
         kernels::feed_forward(*up, *down, got.data(), inner.data(), M, act);
         ASSERT_EQ(std::memcmp(got.data(), want.data(), want.size() * sizeof(float)), 0)
             << "rows " << M << " act " << static_cast<int>(act);
+        if (type == kernels::MatType::F32) {
+          const std::vector<double> h = naive(x0, W1, b1, M, H, I, act, nullptr);
+          const std::vector<float> hf(h.begin(), h.end());
+          EXPECT_LE(max_err(got, naive(hf, W2, b2, M, I, H, Activation::Linear, &x0)), 2e-5) << "rows " << M;
+        }
       }
     }
   }
