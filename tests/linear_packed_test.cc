@@ -8,6 +8,8 @@
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "ernie/batch.h"
@@ -152,6 +154,43 @@ TEST(LinearPacked, Bf16AndInt8MatchTheirExactProductsAcrossRowBuckets) {
     }
     kernels::linear(*p8, x.data(), y.data(), M, Activation::Relu);
     EXPECT_LE(max_err(y, naive(xq, Wq, b, M, K, N, Activation::Relu, nullptr)), 1e-4) << "int8 " << M;
+  }
+}
+
+// int8 has two kernels per CPU: Auto (oneDNN's brgemm where it has one, else ernie's panels:
+// ernie's kernel up to 32 rows, oneDNN's gemm:jit on the unpacked panels beyond; AVX2, AVX-VNNI)
+// and Onednn (oneDNN only). Both sum exactly in integers, so they must give the same bits, on
+// shapes that leave partial panels (N % 16), partial 32-byte groups and k quads (K % 32, K % 4)
+// and every row-group remainder (4 rows with AVX2, 6 with AVX-VNNI). Where the panels are used
+// (the ctest entries that limit the ISA to AVX2 and AVX2_VNNI; any AVX2-only CPU) this tests them
+// against oneDNN, and the unpacked weights against the quantized ones; the naive product checks both.
+TEST(LinearPacked, Int8KernelsAgreeBitForBitOnOddShapes) {
+  const std::string isa = kernels::matmul_isa();
+  for (const auto& [K, N] : std::vector<std::pair<int64_t, int64_t>>{{250, 100}, {768, 48}, {7, 3}, {33, 17}, {2049, 20}}) {
+    const auto W = randn(N * K, 21 + K, 0.05f), b = randn(N, 22);
+    const auto pa = kernels::pack_linear(W.data(), b.data(), K, N, kernels::MatType::S8);
+    const auto po = kernels::pack_linear(W.data(), b.data(), K, N, kernels::MatType::S8, kernels::LinearKernel::Onednn);
+    if (isa == "avx2" || isa == "avx2_vnni") {
+      EXPECT_EQ(kernels::packed_kernel(*pa), isa == "avx2" ? "int8-panels/avx2" : "int8-panels/avx-vnni");
+    }
+    std::vector<float> back_a(N * K), back_o(N * K);
+    kernels::unpack_linear(*pa, back_a.data());
+    kernels::unpack_linear(*po, back_o.data());
+    ASSERT_EQ(back_a, back_o) << K << "x" << N;
+    for (const int64_t M : {1, 2, 3, 4, 5, 6, 7, 11, 13, 31, 32, 33, 65}) {
+      const auto x = randn(M * K, 23 + M);
+      std::vector<float> ya(M * N), yo(M * N), xq(M * K);
+      kernels::linear(*pa, x.data(), ya.data(), M, Activation::Gelu);
+      kernels::linear(*po, x.data(), yo.data(), M, Activation::Gelu);
+      EXPECT_EQ(std::memcmp(ya.data(), yo.data(), ya.size() * sizeof(float)), 0) << K << "x" << N << " M " << M;
+      for (int64_t m = 0; m < M; ++m) {
+        float amax = 0;
+        for (int64_t k = 0; k < K; ++k) amax = std::max(amax, std::fabs(x[m * K + k]));
+        const float inv = 127.0f / amax, s = amax / 127.0f;
+        for (int64_t k = 0; k < K; ++k) xq[m * K + k] = std::nearbyint(x[m * K + k] * inv) * s;
+      }
+      EXPECT_LE(max_err(ya, naive(xq, back_a, b, M, K, N, Activation::Gelu, nullptr)), 1e-4) << K << "x" << N;
+    }
   }
 }
 

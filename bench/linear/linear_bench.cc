@@ -8,7 +8,8 @@
 //
 // Kernels: "in place" = kernels::linear(x, W, ...) on the [out, in] weights (oneDNN matmul with a
 // runtime row count: what every fp32 Linear ran before packing); "libxsmm" and "onednn" =
-// pack_linear(F32) with that kernel; "bf16" and "int8" = pack_linear(BF16 / S8) (oneDNN blocked).
+// pack_linear(F32) with that kernel; "bf16" and "int8" = pack_linear(BF16 / S8) (oneDNN blocked,
+// or for int8 on AVX2 our panels, beside "int8 dnnl": oneDNN's gemm:jit there).
 #include <omp.h>
 
 #include <algorithm>
@@ -116,6 +117,8 @@ int main(int argc, char** argv) {
   add("onednn", kernels::MatType::F32, kernels::LinearKernel::Onednn);
   add("bf16", kernels::MatType::BF16, kernels::LinearKernel::Auto);
   add("int8", kernels::MatType::S8, kernels::LinearKernel::Auto);
+  if (engines.back().name == "int8" && kernels::packed_kernel(*engines.back().packed[0]) != "onednn-blocked")
+    add("int8 dnnl", kernels::MatType::S8, kernels::LinearKernel::Onednn);   // AVX2: gemm:jit, for comparison
   std::printf("K %ld N %ld, %d matrices (%.0f MB fp32), %d threads, oneDNN ISA %s\n", static_cast<long>(K),
               static_cast<long>(N), L, L * N * K * 4 / 1e6, omp_get_max_threads(), kernels::matmul_isa().c_str());
   // Engines interleaved pass by pass, best pass of each kept: on a shared machine a burst of

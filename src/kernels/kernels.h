@@ -21,14 +21,16 @@ void linear(const float* x, const float* W, const float* b, float* y, int64_t M,
 // The [out, in] original is not referenced after packing; unpack_linear gives it back.
 enum class MatType { F32, BF16, S8 };
 // Which kernel multiplies fp32 (and emulated bf16): Auto picks libxsmm where it was built in and
-// can generate code for this CPU (ERNIE_LINEAR_KERNEL=onednn overrides), else oneDNN.
+// can generate code for this CPU (ERNIE_LINEAR_KERNEL=onednn overrides), else oneDNN. int8: Auto
+// picks oneDNN where it has a packed (brgemm) kernel, else (AVX2) ernie's own panels, multiplied by
+// ernie's kernel up to 32 rows and by oneDNN beyond; Onednn forces oneDNN (gemm:jit on AVX2).
 enum class LinearKernel { Auto, Libxsmm, Onednn };
 struct PackedLinear;
 std::shared_ptr<const PackedLinear> pack_linear(const float* W, const float* b, int64_t K, int64_t N, MatType type,
                                                 LinearKernel kernel = LinearKernel::Auto);
 // The same from weights already quantized: q [N, K] int8 and scale [N] (an int8 checkpoint).
 std::shared_ptr<const PackedLinear> pack_linear_s8(const int8_t* q, const float* scale, const float* b, int64_t K,
-                                                   int64_t N);
+                                                   int64_t N, LinearKernel kernel = LinearKernel::Auto);
 // Per-output-channel symmetric quantization of W [N, K] to q (values in [-63, 63]) and scale [N].
 void quantize_weights(const float* W, int64_t K, int64_t N, int8_t* q, float* scale);
 // W [N, K] back from a packed layer: exactly the packed values (fp32 exact; bf16 and q · scale as stored).
@@ -38,7 +40,8 @@ int64_t packed_in(const PackedLinear& p);          // K
 int64_t packed_out(const PackedLinear& p);         // N
 MatType packed_type(const PackedLinear& p);
 size_t packed_bytes(const PackedLinear& p);        // heap bytes held (weights, bias, scales)
-std::string packed_kernel(const PackedLinear& p);  // "libxsmm", "onednn-blocked" or "onednn-plain"
+// "libxsmm", "libxsmm/brgemm", "onednn-blocked", "onednn-plain" or "int8-panels/avx2" (or /avx-vnni)
+std::string packed_kernel(const PackedLinear& p);
 
 // y[M, N] = act(x[M, K] · Wᵀ + b), or with accumulate: y += x · Wᵀ + b (a fused residual add;
 // act must then be Linear). Any row count; for a given row count and thread count the result is

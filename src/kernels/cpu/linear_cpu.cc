@@ -28,8 +28,11 @@
 //   are cached per row bucket: rows are split into chunks of 512, then one chunk of 128, 256 or
 //   384, then a tail rounded up to 16 (the AMX tile height); the padding rows of the tail are zero
 //   inputs whose outputs are dropped. The same row count always gives the same chunks, so results
-//   are deterministic. Where oneDNN has no brgemm kernel for a type (int8 on AVX2), the weights
-//   stay [out, in] and one primitive with a runtime row count is used, as before packing existed.
+//   are deterministic. Where oneDNN has no brgemm kernel for int8 (AVX2, AVX-VNNI) its gemm:jit
+//   copies the weights on every call: there they are packed once into our own panels, products
+//   of up to kS8PanelRowsMax rows run on our kernel, and larger ones unpack the panels for oneDNN
+//   (linear_s8_panels_cpu.cc). Any other type without brgemm keeps plain [out, in] weights and
+//   one primitive with a runtime row count.
 // * int8 (dynamic quantization, ONNX Runtime's recipe): weights per output channel to int8, each
 //   activation row to u8 with its own scale (zero point 128), u8 x s8 -> s32 in oneDNN, then one
 //   vectorized pass applies (acc - 128·Σw) · s_row · s_col + b, the activation and the residual.
@@ -171,20 +174,23 @@ std::vector<Chunk> row_chunks(int64_t M) {
   return c;
 }
 
-// Packs W [N, K] for oneDNN: blocked for brgemm where oneDNN has it for this type, else plain.
-void pack_onednn(PackedLinear& p, const void* w, dt w_type) {
-  const memory::desc plain_desc({p.K, p.N}, w_type, memory::dims{1, p.K});
+// The blocked weight layout of oneDNN's brgemm for this shape and type, or a zero desc where
+// oneDNN has no brgemm kernel for it (then it multiplies plain weights with gemm:jit).
+memory::desc blocked_layout(const PackedLinear& p) {
   const Key probe{static_cast<int>(p.prod), p.K, p.N, 128, false, static_cast<int>(Activation::Linear), false};
-  memory::desc blocked({p.K, p.N}, wei_type(p.prod), memory::format_tag::any);
-  bool use_blocked = false;
   try {
-    const auto pd = make_pd(probe, blocked);
-    use_blocked = std::string(pd.impl_info_str()).rfind("brg", 0) == 0;
-    if (use_blocked) blocked = pd.weights_desc();
+    const auto pd = make_pd(probe, memory::desc({p.K, p.N}, wei_type(p.prod), memory::format_tag::any));
+    if (std::string(pd.impl_info_str()).rfind("brg", 0) == 0) return pd.weights_desc();
   } catch (const dnnl::error&) {
   }
-  p.plain = !use_blocked;
-  p.wdesc = use_blocked ? blocked : memory::desc({p.K, p.N}, wei_type(p.prod), memory::dims{1, p.K});
+  return memory::desc();
+}
+
+// Packs W [N, K] for oneDNN: in `blocked` (from blocked_layout), or plain when that is zero.
+void pack_onednn(PackedLinear& p, const void* w, dt w_type, const memory::desc& blocked) {
+  const memory::desc plain_desc({p.K, p.N}, w_type, memory::dims{1, p.K});
+  p.plain = blocked.is_zero();
+  p.wdesc = p.plain ? memory::desc({p.K, p.N}, wei_type(p.prod), memory::dims{1, p.K}) : blocked;
   p.wdata.allocate(p.wdesc.get_size());
   memory src(plain_desc, engine(), const_cast<void*>(w));
   memory dst(p.wdesc, engine(), p.wdata.data());
@@ -283,9 +289,17 @@ void s8_quantize_rows(const float* x, int64_t M, int64_t K, int64_t Mp, uint8_t*
 }
 
 void s8_product(const PackedLinear& w, const uint8_t* q, int64_t M, int32_t* acc) {
+  if (w.s8_panels && M <= kS8PanelRowsMax) return s8_product_panels(w, q, M, acc);
   const int64_t K = w.K, N = w.N;
   const std::vector<Chunk> chunks = w.plain ? std::vector<Chunk>{{0, M, M}} : row_chunks(M);
-  memory wmem(w.wdesc, engine(), w.wdata.data());
+  void* wdata = w.wdata.data();
+  if (w.s8_panels) {   // many rows: oneDNN's kernel, on the weights unpacked to [N, K]
+    thread_local MappedBuffer<int8_t> plain;
+    if (plain.size() < static_cast<size_t>(N * K)) plain.allocate(N * K);
+    unpack_s8_panels(w, plain.data());
+    wdata = plain.data();
+  }
+  memory wmem(w.wdesc, engine(), wdata);
   for (const Chunk& c : chunks) {
     const int64_t rows = c.pad;
     const Key key{static_cast<int>(MatType::S8), K, N, w.plain ? 0 : rows, false,
@@ -362,7 +376,7 @@ void quantize_weights(const float* W, int64_t K, int64_t N, int8_t* q, float* sc
 }
 
 std::shared_ptr<const PackedLinear> pack_linear_s8(const int8_t* q, const float* scale, const float* b, int64_t K,
-                                                   int64_t N) {
+                                                   int64_t N, LinearKernel kernel) {
   auto p = new_packed(MatType::S8, K, N, b);
   p->kernel = LinearKernel::Onednn;
   p->scale.assign(scale, scale + N);
@@ -378,7 +392,15 @@ std::shared_ptr<const PackedLinear> pack_linear_s8(const int8_t* q, const float*
     if (bad) throw Error("int8 weights must lie in [-63, 63]");
     p->comp[n] = 128 * s;
   }
-  pack_onednn(*p, q, dt::s8);
+  // oneDNN's blocked layout where it has a brgemm kernel (VNNI, AMX); else (AVX2) our panels.
+  const memory::desc blocked = blocked_layout(*p);
+  if (blocked.is_zero() && kernel != LinearKernel::Onednn && s8_panels_ready()) {
+    p->plain = true;   // for oneDNN, once unpacked
+    p->wdesc = memory::desc({K, N}, dt::s8, memory::dims{1, K});
+    pack_s8_panels(*p, q);
+  } else {
+    pack_onednn(*p, q, dt::s8, blocked);
+  }
   return p;
 }
 
@@ -389,7 +411,7 @@ std::shared_ptr<const PackedLinear> pack_linear(const float* W, const float* b, 
     if (q.size() < static_cast<size_t>(N * K)) q.allocate(N * K);
     std::vector<float> scale(N);
     quantize_weights(W, K, N, q.data(), scale.data());
-    return pack_linear_s8(q.data(), scale.data(), b, K, N);
+    return pack_linear_s8(q.data(), scale.data(), b, K, N, kernel);
   }
   auto p = new_packed(type, K, N, b);
   p->kernel = choose_kernel(type, kernel);
@@ -404,7 +426,7 @@ std::shared_ptr<const PackedLinear> pack_linear(const float* W, const float* b, 
   if (p->kernel == LinearKernel::Libxsmm)
     pack_panels(*p, W);
   else
-    pack_onednn(*p, W, dt::f32);   // the reorder converts fp32 -> bf16 (round to nearest even) for BF16
+    pack_onednn(*p, W, dt::f32, blocked_layout(*p));   // the reorder converts fp32 -> bf16 (round to nearest even) for BF16
   return p;
 }
 
@@ -414,10 +436,14 @@ void unpack_linear(const PackedLinear& p, float* W) {
   const dt t = p.type == MatType::S8 ? dt::s8 : dt::f32;   // oneDNN reorders bf16 -> f32 exactly
   MappedBuffer<int8_t> q(p.type == MatType::S8 ? N * K : 0);
   void* out = p.type == MatType::S8 ? static_cast<void*>(q.data()) : static_cast<void*>(W);
-  memory src(p.wdesc, engine(), p.wdata.data());
-  memory dst(memory::desc({K, N}, t, memory::dims{1, K}), engine(), out);
-  dnnl::reorder(src, dst).execute(stream(), src, dst);
-  stream().wait();
+  if (p.s8_panels) {
+    unpack_s8_panels(p, q.data());
+  } else {
+    memory src(p.wdesc, engine(), p.wdata.data());
+    memory dst(memory::desc({K, N}, t, memory::dims{1, K}), engine(), out);
+    dnnl::reorder(src, dst).execute(stream(), src, dst);
+    stream().wait();
+  }
   if (p.type == MatType::S8)
     for (int64_t n = 0; n < N; ++n)
       for (int64_t k = 0; k < K; ++k) W[n * K + k] = q[n * K + k] * p.scale[n];
@@ -433,6 +459,7 @@ size_t packed_bytes(const PackedLinear& p) {
 }
 std::string packed_kernel(const PackedLinear& p) {
   if (p.kernel == LinearKernel::Libxsmm) return p.brgemm_panels && p.K > 1024 ? "libxsmm/brgemm" : "libxsmm";
+  if (p.s8_panels) return "int8-panels/" + s8_panels_isa();
   return p.plain ? "onednn-plain" : "onednn-blocked";
 }
 

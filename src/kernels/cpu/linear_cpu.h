@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <tuple>
 #include <vector>
 
@@ -32,6 +33,10 @@ struct PackedLinear {
   dnnl::memory::desc wdesc;
   bool plain = false;
   MappedBuffer<char> wdata;
+  // S8 where oneDNN has no packed int8 kernel (AVX2): wdata holds panels of 16 columns, [⌈K/4⌉][16][4]
+  // bytes each (linear_s8_panels_cpu.cc); wdesc describes the plain [N, K] weights that products of
+  // more than kS8PanelRowsMax rows unpack them to for oneDNN.
+  bool s8_panels = false;
   // S8: per output channel scale [N] and 128·Σ_k q[n, k] [N] (the u8 zero point's share).
   std::vector<float> scale;
   std::vector<int32_t> comp;
@@ -90,6 +95,16 @@ int64_t s8_padded_rows(const PackedLinear& w, int64_t M);   // Mp
 void s8_quantize_rows(const float* x, int64_t M, int64_t K, int64_t Mp, uint8_t* q, float* s);
 void s8_product(const PackedLinear& w, const uint8_t* q, int64_t M, int32_t* acc);
 void s8_dequantize_row(const PackedLinear& w, const int32_t* acc, float sx, float* y, Activation act, bool accumulate);
+
+// linear_s8_panels_cpu.cc: int8 products where oneDNN 2.6 has no packed kernel (AVX2, AVX-VNNI).
+// Up to this many rows our kernel measured 1.0-2.3x oneDNN's gemm:jit (AVX2, seed shapes), beyond
+// 0.9-1.0x (docs/PERFORMANCE.md).
+constexpr int64_t kS8PanelRowsMax = 32;
+bool s8_panels_ready();   // an x86-64 CPU with AVX2
+void pack_s8_panels(PackedLinear& p, const int8_t* q);   // q [N, K] -> p.wdata, sets s8_panels
+void unpack_s8_panels(const PackedLinear& p, int8_t* q);   // -> q [N, K]
+void s8_product_panels(const PackedLinear& w, const uint8_t* q, int64_t M, int32_t* acc);
+std::string s8_panels_isa();   // "avx-vnni" or "avx2"
 
 // linear_xsmm_cpu.cc
 bool xsmm_ready();   // libxsmm can generate code here (false in a build without it)
