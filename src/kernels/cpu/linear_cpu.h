@@ -97,9 +97,9 @@ void s8_product(const PackedLinear& w, const uint8_t* q, int64_t M, int32_t* acc
 void s8_dequantize_row(const PackedLinear& w, const int32_t* acc, float sx, float* y, Activation act, bool accumulate);
 
 // linear_s8_panels_cpu.cc: int8 products where oneDNN 2.6 has no packed kernel (AVX2, AVX-VNNI).
-// Up to this many rows our kernel measured 1.0-2.3x oneDNN's gemm:jit (AVX2, seed shapes), beyond
-// 0.9-1.0x (docs/PERFORMANCE.md).
-constexpr int64_t kS8PanelRowsMax = 32;
+// Up to this many rows our kernel measured 0.9-2.3x oneDNN's gemm:jit (AVX2, seed shapes; about
+// even at 32-64), beyond 0.8-0.96x, where unpacking for oneDNN costs less (docs/PERFORMANCE.md).
+constexpr int64_t kS8PanelRowsMax = 64;
 bool s8_panels_ready();   // an x86-64 CPU with AVX2
 void pack_s8_panels(PackedLinear& p, const int8_t* q);   // q [N, K] -> p.wdata, sets s8_panels
 void unpack_s8_panels(const PackedLinear& p, int8_t* q);   // -> q [N, K]
