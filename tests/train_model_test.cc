@@ -242,10 +242,19 @@ TEST(TrainModel, ShardsSumToTheWholeBatch) {
     shard_loss += parts.forward_backward(pack(begin, end), t, so).loss * so.loss_scale;
   }
   EXPECT_NEAR(shard_loss, loss, 1e-6 * std::fabs(loss));
-  double largest = 0;   // floor for the key biases, whose exact gradient is 0 (rounding noise only)
+  double largest = 0;
   for (const auto& [name, g] : whole.gradients()) largest = std::max(largest, max_abs(g));
-  for (const auto& [name, g] : whole.gradients())
+  for (const auto& [name, g] : whole.gradients()) {
+    // The key biases' exact gradient is 0 (softmax ignores a shift shared by a row's scores):
+    // both sides are rounding noise, whose size depends on the kernels' summation order (AVX2 vs
+    // AVX-512), so they are held to being noise rather than to agreeing with each other.
+    if (name.find("attention.self.key.bias") != std::string::npos) {
+      EXPECT_LT(max_abs(g), 1e-6 * largest) << name;
+      EXPECT_LT(max_abs(parts.gradients().at(name)), 1e-6 * largest) << name;
+      continue;
+    }
     EXPECT_LT(relative_error(parts.gradients().at(name), g, 1e-3 * largest), 1e-5) << name;
+  }
   // Each shard reported every group once, in backward order: head, layers from the last, embeddings.
   EXPECT_EQ(ready, std::vector<size_t>({0, 1, 2, 3, 0, 1, 2, 3}));
 }
