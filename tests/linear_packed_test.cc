@@ -166,7 +166,8 @@ TEST(LinearPacked, Bf16AndInt8MatchTheirExactProductsAcrossRowBuckets) {
 // against oneDNN, and the unpacked weights against the quantized ones; the naive product checks both.
 TEST(LinearPacked, Int8KernelsAgreeBitForBitOnOddShapes) {
   const std::string isa = kernels::matmul_isa();
-  for (const auto& [K, N] : std::vector<std::pair<int64_t, int64_t>>{{250, 100}, {768, 48}, {7, 3}, {33, 17}, {2049, 20}}) {
+  const std::vector<std::pair<int64_t, int64_t>> shapes = {{250, 100}, {768, 48}, {7, 3}, {33, 17}, {2049, 20}};
+  for (const auto& [K, N] : shapes) {
     const auto W = randn(N * K, 21 + K, 0.05f), b = randn(N, 22);
     const auto pa = kernels::pack_linear(W.data(), b.data(), K, N, kernels::MatType::S8);
     const auto po = kernels::pack_linear(W.data(), b.data(), K, N, kernels::MatType::S8, kernels::LinearKernel::Onednn);

@@ -426,7 +426,7 @@ std::shared_ptr<const PackedLinear> pack_linear(const float* W, const float* b, 
   if (p->kernel == LinearKernel::Libxsmm)
     pack_panels(*p, W);
   else
-    pack_onednn(*p, W, dt::f32, blocked_layout(*p));   // the reorder converts fp32 -> bf16 (round to nearest even) for BF16
+    pack_onednn(*p, W, dt::f32, blocked_layout(*p));   // for BF16 the reorder rounds to nearest even
   return p;
 }
 
