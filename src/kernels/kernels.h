@@ -22,8 +22,8 @@ void linear(const float* x, const float* W, const float* b, float* y, int64_t M,
 enum class MatType { F32, BF16, S8 };
 // Which kernel multiplies fp32 (and emulated bf16): Auto picks libxsmm where it was built in and
 // can generate code for this CPU (ERNIE_LINEAR_KERNEL=onednn overrides), else oneDNN. int8: Auto
-// picks oneDNN where it has a packed (brgemm) kernel, else (AVX2) ernie's own panels, multiplied by
-// ernie's kernel up to 64 rows and by oneDNN beyond; Onednn forces oneDNN (gemm:jit on AVX2).
+// picks oneDNN where it has a packed (brgemm) kernel, else (AVX2, AVX-VNNI) ernie's own panels and
+// kernel; Onednn forces oneDNN (gemm:jit there, which copies the weights on every call).
 enum class LinearKernel { Auto, Libxsmm, Onednn };
 struct PackedLinear;
 std::shared_ptr<const PackedLinear> pack_linear(const float* W, const float* b, int64_t K, int64_t N, MatType type,

@@ -29,10 +29,9 @@
 //   384, then a tail rounded up to 16 (the AMX tile height); the padding rows of the tail are zero
 //   inputs whose outputs are dropped. The same row count always gives the same chunks, so results
 //   are deterministic. Where oneDNN has no brgemm kernel for int8 (AVX2, AVX-VNNI) its gemm:jit
-//   copies the weights on every call: there they are packed once into our own panels, products
-//   of up to kS8PanelRowsMax rows run on our kernel, and larger ones unpack the panels for oneDNN
-//   (linear_s8_panels_cpu.cc). Any other type without brgemm keeps plain [out, in] weights and
-//   one primitive with a runtime row count.
+//   copies the weights on every call: there they are packed once into our own panels and
+//   multiplied by our kernel (linear_s8_panels_cpu.cc). Any other type without brgemm keeps plain
+//   [out, in] weights and one primitive with a runtime row count.
 // * int8 (dynamic quantization, ONNX Runtime's recipe): weights per output channel to int8, each
 //   activation row to u8 with its own scale (zero point 128), u8 x s8 -> s32 in oneDNN, then one
 //   vectorized pass applies (acc - 128·Σw) · s_row · s_col + b, the activation and the residual.
@@ -289,17 +288,10 @@ void s8_quantize_rows(const float* x, int64_t M, int64_t K, int64_t Mp, uint8_t*
 }
 
 void s8_product(const PackedLinear& w, const uint8_t* q, int64_t M, int32_t* acc) {
-  if (w.s8_panels && M <= kS8PanelRowsMax) return s8_product_panels(w, q, M, acc);
+  if (w.s8_panels) return s8_product_panels(w, q, M, acc);
   const int64_t K = w.K, N = w.N;
   const std::vector<Chunk> chunks = w.plain ? std::vector<Chunk>{{0, M, M}} : row_chunks(M);
-  void* wdata = w.wdata.data();
-  if (w.s8_panels) {   // many rows: oneDNN's kernel, on the weights unpacked to [N, K]
-    thread_local MappedBuffer<int8_t> plain;
-    if (plain.size() < static_cast<size_t>(N * K)) plain.allocate(N * K);
-    unpack_s8_panels(w, plain.data());
-    wdata = plain.data();
-  }
-  memory wmem(w.wdesc, engine(), wdata);
+  memory wmem(w.wdesc, engine(), w.wdata.data());
   for (const Chunk& c : chunks) {
     const int64_t rows = c.pad;
     const Key key{static_cast<int>(MatType::S8), K, N, w.plain ? 0 : rows, false,
@@ -395,8 +387,7 @@ std::shared_ptr<const PackedLinear> pack_linear_s8(const int8_t* q, const float*
   // oneDNN's blocked layout where it has a brgemm kernel (VNNI, AMX); else (AVX2) our panels.
   const memory::desc blocked = blocked_layout(*p);
   if (blocked.is_zero() && kernel != LinearKernel::Onednn && s8_panels_ready()) {
-    p->plain = true;   // for oneDNN, once unpacked
-    p->wdesc = memory::desc({K, N}, dt::s8, memory::dims{1, K});
+    p->plain = true;   // no row padding
     pack_s8_panels(*p, q);
   } else {
     pack_onednn(*p, q, dt::s8, blocked);

@@ -34,8 +34,7 @@ struct PackedLinear {
   bool plain = false;
   MappedBuffer<char> wdata;
   // S8 where oneDNN has no packed int8 kernel (AVX2): wdata holds panels of 16 columns, [⌈K/4⌉][16][4]
-  // bytes each (linear_s8_panels_cpu.cc); wdesc describes the plain [N, K] weights that products of
-  // more than kS8PanelRowsMax rows unpack them to for oneDNN.
+  // bytes each, for linear_s8_panels_cpu.cc.
   bool s8_panels = false;
   // S8: per output channel scale [N] and 128·Σ_k q[n, k] [N] (the u8 zero point's share).
   std::vector<float> scale;
@@ -97,12 +96,9 @@ void s8_product(const PackedLinear& w, const uint8_t* q, int64_t M, int32_t* acc
 void s8_dequantize_row(const PackedLinear& w, const int32_t* acc, float sx, float* y, Activation act, bool accumulate);
 
 // linear_s8_panels_cpu.cc: int8 products where oneDNN 2.6 has no packed kernel (AVX2, AVX-VNNI).
-// Up to this many rows our kernel measured 0.9-2.3x oneDNN's gemm:jit (AVX2, seed shapes; about
-// even at 32-64), beyond 0.8-0.96x, where unpacking for oneDNN costs less (docs/PERFORMANCE.md).
-constexpr int64_t kS8PanelRowsMax = 64;
 bool s8_panels_ready();   // an x86-64 CPU with AVX2
 void pack_s8_panels(PackedLinear& p, const int8_t* q);   // q [N, K] -> p.wdata, sets s8_panels
-void unpack_s8_panels(const PackedLinear& p, int8_t* q);   // -> q [N, K]
+void unpack_s8_panels(const PackedLinear& p, int8_t* q);   // -> q [N, K] (Model::parameters)
 void s8_product_panels(const PackedLinear& w, const uint8_t* q, int64_t M, int32_t* acc);
 std::string s8_panels_isa();   // "avx-vnni" or "avx2"
 

@@ -1,13 +1,12 @@
 // int8 products (u8 rows × s8 weights -> s32 sums) on x86 CPUs where oneDNN 2.6 has no packed
 // int8 kernel: AVX2, with or without AVX-VNNI. oneDNN's int8 matmul there is gemm:jit over plain
 // [N, K] weights, which first copies (packs) the whole weight matrix on every call: cheap when
-// many rows share the copy, but at batch 1 it moved the int8 weights at about 3 GB/s. So the
+// many rows share the copy, but at batch 1 it moved the int8 weights at about 3 GB/s. Here the
 // weights are packed once, at load, into panels of 16 output columns in the operand layout of
 // vpmaddubsw / vpdpbusd ([⌈K/4⌉][16][4] bytes: the four consecutive k of each column side by
-// side), and products of up to kS8PanelRowsMax rows run here, each [R rows, 16 columns] tile in
-// registers over the whole K, every weight read from memory once. Products of more rows measured
-// faster on oneDNN's kernel: the panels are unpacked into a per-thread [N, K] scratch (2-10 % of
-// a 128-row product, about 1 % of a 1024-row one) and handed to it (docs/PERFORMANCE.md).
+// side), and each [R rows, 16 columns] tile of sums stays in registers over the whole K, every
+// weight read from memory once. Measured against oneDNN's gemm:jit (docs/PERFORMANCE.md): 1.5-1.6x
+// at 16 rows, 1.0-1.2x at 64-128, about even from 256 on.
 //
 // The sums are exact integers: with the 7-bit weights (|w| ≤ 63) the 16-bit pair sums of
 // vpmaddubsw stay below 255·63·2 < 2^15, so the result is the same s32 value as oneDNN's (or any
@@ -111,6 +110,70 @@ __attribute__((target("avx2"), always_inline)) inline void quad(__m256i (&acc)[R
   }
 }
 
+// 4 rows: the k loop of `block` scheduled by hand. GCC's register allocation added eight moves
+// and a spill to each iteration of the intrinsics loop; this one ran 1.27x faster in cache on
+// AVX2 (56-58 against 45 GMAC/s on one core; oneDNN's gemm:jit 52-54). With AVX-VNNI each
+// product is one {vex} vpdpbusd. i counts up from -4·quads to 0 over row pointers moved to the
+// loop's end.
+template <bool kVnni>
+__attribute__((target("avx2"))) void loop4(const uint8_t* x, int64_t K, const int8_t* panel, int64_t quads_n,
+                                           __m256i (&acc)[4][2]) {
+  if (quads_n <= 0) return;
+  __m256i a0 = acc[0][0], a1 = acc[0][1], a2 = acc[1][0], a3 = acc[1][1], a4 = acc[2][0], a5 = acc[2][1],
+          a6 = acc[3][0], a7 = acc[3][1];
+  __m256i w0, w1, b;
+  const int64_t n = quads_n * 4;
+  const uint8_t *x0 = x + n, *x1 = x + K + n, *x2 = x + 2 * K + n, *x3 = x + 3 * K + n;
+  const int8_t* w = panel;
+  int64_t i = -n;
+#define ERNIE_LOAD                \
+  "1:\n\t"                        \
+  "vmovdqa (%[w]), %[w0]\n\t"     \
+  "vmovdqa 32(%[w]), %[w1]\n\t"   \
+  "prefetcht0 4096(%[w])\n\t"
+#define ERNIE_NEXT       \
+  "add $64, %[w]\n\t"    \
+  "add $4, %[i]\n\t"     \
+  "jnz 1b\n\t"
+#define ERNIE_ACC                                                                                                  \
+  [a0] "+x"(a0), [a1] "+x"(a1), [a2] "+x"(a2), [a3] "+x"(a3), [a4] "+x"(a4), [a5] "+x"(a5), [a6] "+x"(a6),         \
+      [a7] "+x"(a7), [w0] "=&x"(w0), [w1] "=&x"(w1), [b] "=&x"(b), [w] "+r"(w), [i] "+r"(i)
+#define ERNIE_ROWS(ROW) ROW("x0", "a0", "a1") ROW("x1", "a2", "a3") ROW("x2", "a4", "a5") ROW("x3", "a6", "a7")
+  if constexpr (kVnni) {
+#define ERNIE_ROW(X, A, B)                    \
+  "vpbroadcastd (%[" X "],%[i]), %[b]\n\t"    \
+  "%{vex%} vpdpbusd %[w0], %[b], %[" A "]\n\t" \
+  "%{vex%} vpdpbusd %[w1], %[b], %[" B "]\n\t"
+    asm volatile(ERNIE_LOAD ERNIE_ROWS(ERNIE_ROW) ERNIE_NEXT
+                 : ERNIE_ACC
+                 : [x0] "r"(x0), [x1] "r"(x1), [x2] "r"(x2), [x3] "r"(x3)
+                 : "memory", "cc");
+#undef ERNIE_ROW
+  } else {
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256i t;
+#define ERNIE_ROW(X, A, B)                 \
+  "vpbroadcastd (%[" X "],%[i]), %[b]\n\t" \
+  "vpmaddubsw %[w0], %[b], %[t]\n\t"       \
+  "vpmaddwd %[ones], %[t], %[t]\n\t"       \
+  "vpaddd %[t], %[" A "], %[" A "]\n\t"    \
+  "vpmaddubsw %[w1], %[b], %[t]\n\t"       \
+  "vpmaddwd %[ones], %[t], %[t]\n\t"       \
+  "vpaddd %[t], %[" B "], %[" B "]\n\t"
+    asm volatile(ERNIE_LOAD ERNIE_ROWS(ERNIE_ROW) ERNIE_NEXT
+                 : ERNIE_ACC, [t] "=&x"(t)
+                 : [ones] "x"(ones), [x0] "r"(x0), [x1] "r"(x1), [x2] "r"(x2), [x3] "r"(x3)
+                 : "memory", "cc");
+#undef ERNIE_ROW
+  }
+#undef ERNIE_LOAD
+#undef ERNIE_NEXT
+#undef ERNIE_ACC
+#undef ERNIE_ROWS
+  acc[0][0] = a0, acc[0][1] = a1, acc[1][0] = a2, acc[1][1] = a3;
+  acc[2][0] = a4, acc[2][1] = a5, acc[3][0] = a6, acc[3][1] = a7;
+}
+
 // y[r, c] = Σ_k x[r, k] · panel[k, c] for r < R rows (x's row stride K) and c < cols ≤ 16 (y's
 // row stride ldy).
 template <bool kVnni, int R>
@@ -119,7 +182,12 @@ __attribute__((target("avx2"))) void block(const uint8_t* x, int64_t K, const in
   __m256i acc[R][2];
   for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_si256();
   const int64_t full = K / 4;
-  for (int64_t q = 0; q < full; ++q) {
+  int64_t q0 = 0;
+  if constexpr (R == 4) {
+    loop4<kVnni>(x, K, panel, full, acc);
+    q0 = full;
+  }
+  for (int64_t q = q0; q < full; ++q) {
     // 4 KiB ahead, on into the next panels (a thread's panels are contiguous): 1.15-1.25x at 1-64
     // rows over the hardware prefetchers alone (2 KiB: less); an L1 hit for all but the first R rows.
     _mm_prefetch(reinterpret_cast<const char*>(panel + q * 64 + 4096), _MM_HINT_T0);
@@ -148,13 +216,13 @@ __attribute__((target("avx2"))) void block(const uint8_t* x, int64_t K, const in
 int64_t panel_bytes(int64_t K) { return quads(K) * kCols * 4; }
 int64_t panel_count(int64_t N) { return (N + kCols - 1) / kCols; }
 
-// All M rows against each panel in turn: R rows at a time (R = as many as the registers hold:
-// 2R sums plus two weight vectors, one broadcast and, without VNNI, two temporaries and the
-// vector of ones), then the remaining rows one kernel each. Panels are statically split, so each
-// thread streams its own contiguous part of the weights once.
+// All M rows against each panel in turn: 4 rows at a time (8 sums, two weight vectors, one
+// broadcast and, without VNNI, a temporary and the vector of ones: 13 of the 16 registers; the
+// hand-written loop has too few asm operands for 6 rows), then the remaining rows one each.
+// Panels are statically split, so each thread streams its own contiguous part of the weights once.
 template <bool kVnni>
 void product(const PackedLinear& w, const uint8_t* x, int64_t M, int32_t* y) {
-  constexpr int R = kVnni ? 6 : 4;
+  constexpr int R = 4;
   const int64_t K = w.K, N = w.N;
   const int8_t* panels = reinterpret_cast<const int8_t*>(w.wdata.data());
 #pragma omp parallel for schedule(static) if (M * N * K > 1 << 18)
