@@ -276,7 +276,7 @@ bool fuses_activation(Activation act) {
 // ---- int8 pieces (also used by feed_forward_cpu.cc) ---------------------------------------------
 
 int64_t s8_padded_rows(const PackedLinear& w, int64_t M) {
-  if (w.plain) return M;
+  if (w.plain || w.s8_panels) return M;   // no row buckets: no padding rows
   const std::vector<Chunk> chunks = row_chunks(M);
   return chunks.back().first + chunks.back().pad;
 }
@@ -386,12 +386,10 @@ std::shared_ptr<const PackedLinear> pack_linear_s8(const int8_t* q, const float*
   }
   // oneDNN's blocked layout where it has a brgemm kernel (VNNI, AMX); else (AVX2) our panels.
   const memory::desc blocked = blocked_layout(*p);
-  if (blocked.is_zero() && kernel != LinearKernel::Onednn && s8_panels_ready()) {
-    p->plain = true;   // no row padding
+  if (blocked.is_zero() && kernel != LinearKernel::Onednn && s8_panels_ready())
     pack_s8_panels(*p, q);
-  } else {
+  else
     pack_onednn(*p, q, dt::s8, blocked);
-  }
   return p;
 }
 
