@@ -282,13 +282,45 @@ TEST(LinearPacked, Bf16ConversionsRoundToNearestEven) {
   const std::vector<float> want = bf16_rounded(x);
   std::vector<float> got(x.size());
   std::vector<uint16_t> bits(x.size());
+  std::vector<float> widened(x.size());
   kernels::vec::round_bf16_row(x.data(), got.data(), static_cast<int64_t>(x.size()));
   kernels::vec::to_bf16_row(x.data(), bits.data(), static_cast<int64_t>(x.size()));
+  kernels::vec::bf16_to_f32_row(bits.data(), widened.data(), static_cast<int64_t>(x.size()));
   for (size_t i = 0; i < x.size(); ++i) {
     uint32_t w;
     std::memcpy(&w, &want[i], 4);
     ASSERT_EQ(std::memcmp(&got[i], &want[i], 4), 0) << i;
     ASSERT_EQ(bits[i], w >> 16) << i;
+    ASSERT_EQ(std::memcmp(&widened[i], &want[i], 4), 0) << i;   // and back, exactly
+  }
+}
+
+// Without bf16 products (AVX2, AVX-512 without BF16) bf16 layers keep their panels as bf16, half
+// the bytes of fp32, and widen them per panel: the results must be exactly those of fp32 panels
+// holding the rounded weights, with the activations rounded alike, and the naive product's.
+// (N % 64 != 0 for K > 1024: fp32 panels of such a shape would also go to oneDNN's brgemm.)
+TEST(LinearPacked, EmulatedBf16KeepsHalfTheBytesAndTheFp32PanelsResults) {
+  if (kernels::native_support(kernels::MatType::BF16) || fp32_kernels().size() < 2)
+    GTEST_SKIP() << "bf16 products are native here (or no libxsmm): the kernels_isa_AVX2 run checks this path";
+  for (const auto [K, N] : {std::pair<int64_t, int64_t>{768, 3072}, {200, 100}, {3072, 100}}) {
+    const auto W = randn(N * K, 51, 0.05f), b = randn(N, 52);
+    const auto p16 = kernels::pack_linear(W.data(), b.data(), K, N, kernels::MatType::BF16);
+    const auto Wr = bf16_rounded(W);
+    const auto p32 = kernels::pack_linear(Wr.data(), b.data(), K, N, kernels::MatType::F32, kernels::LinearKernel::Libxsmm);
+    ASSERT_EQ(kernels::packed_kernel(*p16), "libxsmm");
+    EXPECT_EQ(kernels::packed_bytes(*p16), static_cast<size_t>(N * K * 2 + N * 4));
+    std::vector<float> back(N * K);
+    kernels::unpack_linear(*p16, back.data());
+    EXPECT_EQ(std::memcmp(back.data(), Wr.data(), back.size() * sizeof(float)), 0);
+    for (const int64_t M : {1, 3, 16, 65, 300}) {
+      const auto x = randn(M * K, 53 + M);
+      const auto xr = bf16_rounded(x);
+      std::vector<float> got(M * N), want(M * N);
+      kernels::linear(*p16, x.data(), got.data(), M, Activation::Gelu);
+      kernels::linear(*p32, xr.data(), want.data(), M, Activation::Gelu);
+      ASSERT_EQ(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)), 0) << K << "x" << N << " rows " << M;
+      EXPECT_LE(max_err(got, naive(xr, Wr, b, M, K, N, Activation::Gelu, nullptr)), 1e-4) << M;
+    }
   }
 }
 

@@ -443,8 +443,8 @@ int64_t packed_in(const PackedLinear& p) { return p.K; }
 int64_t packed_out(const PackedLinear& p) { return p.N; }
 MatType packed_type(const PackedLinear& p) { return p.type; }
 size_t packed_bytes(const PackedLinear& p) {
-  return p.panels.size() * sizeof(float) + p.wdata.size() + p.bias.size() * sizeof(float) + p.scale.size() * sizeof(float) +
-         p.comp.size() * sizeof(int32_t);
+  return p.panels.size() * sizeof(float) + p.panels16.size() * sizeof(uint16_t) + p.wdata.size() +
+         p.bias.size() * sizeof(float) + p.scale.size() * sizeof(float) + p.comp.size() * sizeof(int32_t);
 }
 std::string packed_kernel(const PackedLinear& p) {
   if (p.kernel == LinearKernel::Libxsmm) return p.brgemm_panels && p.K > 1024 ? "libxsmm/brgemm" : "libxsmm";

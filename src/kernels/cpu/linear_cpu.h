@@ -22,12 +22,15 @@ struct PackedLinear {
   std::vector<float> bias;   // [N], or empty
   const float* b() const { return bias.empty() ? nullptr : bias.data(); }
   // Libxsmm: Wᵀ in panels of `panel` columns, panel j = columns [j·panel, j·panel + w) as [K][w]
-  // (w = panel except for the last); exactly N·K floats. BF16 without native bf16 products keeps
-  // the bf16-rounded weights here (`rounded`) and rounds each activation row the same way.
+  // (w = panel except for the last); exactly N·K floats. BF16 without native bf16 products
+  // (`rounded`) keeps the bf16-rounded weights' bits in `panels16` instead (same layout, half the
+  // bytes), widens each panel to fp32 when a thread starts on it, and rounds each activation row
+  // to bf16: the products are then those of fp32 panels holding the rounded weights.
   int64_t panel = 0;
   bool rounded = false;
   bool brgemm_panels = false;   // the panels are also oneDNN's fp32 brgemm layout (wdesc describes them)
   MappedBuffer<float> panels;
+  MappedBuffer<uint16_t> panels16;
   // Onednn: the weights as oneDNN's matmul wants them (wdesc: blocked for brgemm, or [K, N] with
   // strides {1, K} when `plain`: the original layout, multiplied with a runtime row count).
   dnnl::memory::desc wdesc;

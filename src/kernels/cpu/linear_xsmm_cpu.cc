@@ -1,5 +1,6 @@
 // fp32 Linear layers on libxsmm (see linear_cpu.cc for the design): Wᵀ in panels of 64 columns,
 // each [K][64] contiguous, multiplied by JIT small-GEMM kernels with the full K in registers.
+// bf16 on CPUs without bf16 products keeps the panels as bf16 and widens one panel at a time.
 #include <algorithm>
 #include <cstdlib>
 #include <string>
@@ -112,9 +113,9 @@ bool panels_desc(const PackedLinear& p, memory::desc* md) {
 }
 
 // W [N, K] (= dims {K, N} with strides {1, K}) <-> panels.
-void reorder_panels(const PackedLinear& p, const memory::desc& panels, float* W, bool pack) {
+void reorder_panels(const PackedLinear& p, const memory::desc& md, float* panels, float* W, bool pack) {
   memory plain(memory::desc({p.K, p.N}, dt::f32, memory::dims{1, p.K}), engine(), W);
-  memory blocked(panels, engine(), p.panels.data());
+  memory blocked(md, engine(), panels);
   if (pack)
     dnnl::reorder(plain, blocked).execute(stream(), plain, blocked);
   else
@@ -146,19 +147,33 @@ void check_brgemm_panels(PackedLinear& p) {
 
 void pack_panels(PackedLinear& p, const float* W) {
   p.panel = kPanel;
-  p.panels.allocate(static_cast<size_t>(p.N * p.K));
+  const int64_t n = p.N * p.K;
+  p.panels.allocate(static_cast<size_t>(n));
   memory::desc md;
   if (panels_desc(p, &md))
-    reorder_panels(p, md, const_cast<float*>(W), true);
+    reorder_panels(p, md, p.panels.data(), const_cast<float*>(W), true);
   else
     transpose_panels<true>(p, p.panels.data(), const_cast<float*>(W));
+  if (p.rounded) {   // W holds bf16 values: keep their bits only (exact)
+    p.panels16.allocate(static_cast<size_t>(n));
+    vec::to_bf16_row(p.panels.data(), p.panels16.data(), n);
+    p.panels = MappedBuffer<float>();
+    return;
+  }
   check_brgemm_panels(p);
 }
 
 void unpack_panels(const PackedLinear& p, float* W) {
+  MappedBuffer<float> wide;
+  float* panels = p.panels.data();
+  if (p.rounded) {
+    wide.allocate(static_cast<size_t>(p.N * p.K));
+    vec::bf16_to_f32_row(p.panels16.data(), wide.data(), p.N * p.K);
+    panels = wide.data();
+  }
   memory::desc md;
-  if (panels_desc(p, &md)) return reorder_panels(p, md, W, false);
-  transpose_panels<false>(p, p.panels.data(), W);
+  if (panels_desc(p, &md)) return reorder_panels(p, md, panels, W, false);
+  transpose_panels<false>(p, panels, W);
 }
 
 void linear_xsmm(const PackedLinear& w, const float* x, float* y, int64_t M, Activation act, bool accumulate) {
@@ -176,29 +191,46 @@ void linear_xsmm(const PackedLinear& w, const float* x, float* y, int64_t M, Act
   const XsmmKernel k_both = last_w == P ? k_rows : last_rows == mb ? k_cols : xsmm_kernel(last_w, last_rows, K, P, pf);
   const float* bias = w.b();
   const int64_t tasks = panels * blocks;
-  auto run = [&](int64_t j, int64_t i, int64_t next_j, float* c) {
+  // Panel j's fp32 weights: in place, or (bf16 panels) widened into the thread's scratch `wide`
+  // when the thread moves to a new panel. Each thread takes consecutive tasks of one panel (below),
+  // so a panel is widened once per thread that works on it, and reading it costs half the bytes.
+  auto run = [&](int64_t j, int64_t i, int64_t next_j, float* c, float* wide, int64_t& widened) {
     const int64_t n0 = j * P, m0 = i * mb;
     const int64_t cols = j == panels - 1 ? last_w : P, rows = i == blocks - 1 ? last_rows : mb;
     const XsmmKernel k = cols == P ? (rows == mb ? k_full : k_rows) : (rows == mb ? k_cols : k_both);
-    k(w.panels.data() + n0 * K, x + m0 * K, c, w.panels.data() + next_j * P * K, x + m0 * K, c);
+    const float* a = wide;
+    const void* next;
+    if (w.rounded) {
+      if (widened != j) vec::bf16_to_f32_row(w.panels16.data() + n0 * K, wide, cols * K);
+      widened = j;
+      next = w.panels16.data() + next_j * P * K;
+    } else {
+      a = w.panels.data() + n0 * K;
+      next = w.panels.data() + next_j * P * K;
+    }
+    k(a, x + m0 * K, c, next, x + m0 * K, c);
     vec::bias_act_block(c, P, bias ? bias + n0 : nullptr, y + m0 * N + n0, N, rows, cols, act, accumulate);
   };
 #pragma omp parallel if (tasks > 1 && M * N * K > (1 << 16))
   {
-    thread_local std::vector<float> tile;
+    thread_local std::vector<float> tile, wide_panel;
     float* c = scratch(tile, static_cast<size_t>(kRowBlock * P));
+    float* wide = w.rounded ? scratch(wide_panel, static_cast<size_t>(P * K)) : nullptr;
+    int64_t widened = -1;   // the panel now in `wide` (per call: the scratch outlives the matrix)
     if (blocks >= 4) {
       // Many rows (compute-bound): a whole panel per grab, handed out dynamically, so that a
       // thread the OS preempts does not hold the others up (measured +13% at 8 x 128 on a
       // loaded machine; at few rows the static split below measured better).
 #pragma omp for schedule(dynamic, 1)
       for (int64_t j = 0; j < panels; ++j)
-        for (int64_t i = 0; i < blocks; ++i) run(j, i, i + 1 < blocks ? j : std::min(j + 1, panels - 1), c);
+        for (int64_t i = 0; i < blocks; ++i)
+          run(j, i, i + 1 < blocks ? j : std::min(j + 1, panels - 1), c, wide, widened);
     } else {
       // Few rows (bound by streaming the weights): contiguous panels per thread, each prefetching
       // the one it needs next.
 #pragma omp for schedule(static)
-      for (int64_t t = 0; t < tasks; ++t) run(t / blocks, t % blocks, std::min(t + 1, tasks - 1) / blocks, c);
+      for (int64_t t = 0; t < tasks; ++t)
+        run(t / blocks, t % blocks, std::min(t + 1, tasks - 1) / blocks, c, wide, widened);
     }
   }
 #else

@@ -34,5 +34,7 @@ void activate_row(float* x, int64_t n, Activation act);
 void to_bf16_row(const float* x, uint16_t* y, int64_t n);
 // y[n] = x rounded to the nearest bf16 value (round to nearest even), kept as fp32.
 void round_bf16_row(const float* x, float* y, int64_t n);
+// y[n] = the bf16 values x (raw bits) as fp32 (exact).
+void bf16_to_f32_row(const uint16_t* x, float* y, int64_t n);
 
 }  // namespace ernie::kernels::vec

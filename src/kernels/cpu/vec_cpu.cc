@@ -302,6 +302,16 @@ void RoundBf16Row(const float* x, float* y, int64_t n) {
   }
 }
 
+void Bf16ToF32Row(const uint16_t* x, float* y, int64_t n) {
+  const hn::ScalableTag<uint32_t> du;
+  const hn::Rebind<uint16_t, decltype(du)> d16;
+  const int64_t L = static_cast<int64_t>(hn::Lanes(du));
+  uint32_t* yu = reinterpret_cast<uint32_t*>(y);
+  int64_t j = 0;
+  for (; j + L <= n; j += L) hn::StoreU(hn::ShiftLeft<16>(hn::PromoteTo(du, hn::LoadU(d16, x + j))), du, yu + j);
+  for (; j < n; ++j) yu[j] = static_cast<uint32_t>(x[j]) << 16;
+}
+
 }  // namespace HWY_NAMESPACE
 }  // namespace ernie::kernels::vec
 HWY_AFTER_NAMESPACE();
@@ -320,6 +330,7 @@ HWY_EXPORT(BiasActBlock);
 HWY_EXPORT(ActivateRow);
 HWY_EXPORT(ToBf16Row);
 HWY_EXPORT(RoundBf16Row);
+HWY_EXPORT(Bf16ToF32Row);
 
 void layer_norm_row(float* x, const float* res, const float* gamma, const float* beta, int64_t H, float eps) {
   HWY_DYNAMIC_DISPATCH(LayerNormRow)(x, res, gamma, beta, H, eps);
@@ -346,6 +357,7 @@ void bias_act_block(const float* acc, int64_t lda, const float* bias, float* y, 
 void activate_row(float* x, int64_t n, Activation act) { HWY_DYNAMIC_DISPATCH(ActivateRow)(x, n, act); }
 void to_bf16_row(const float* x, uint16_t* y, int64_t n) { HWY_DYNAMIC_DISPATCH(ToBf16Row)(x, y, n); }
 void round_bf16_row(const float* x, float* y, int64_t n) { HWY_DYNAMIC_DISPATCH(RoundBf16Row)(x, y, n); }
+void bf16_to_f32_row(const uint16_t* x, float* y, int64_t n) { HWY_DYNAMIC_DISPATCH(Bf16ToF32Row)(x, y, n); }
 
 }  // namespace ernie::kernels::vec
 #endif
