@@ -16,8 +16,10 @@
 //   split with prefetch; many rows: whole panels handed out dynamically). The row count is free
 //   (no primitive per shape), and every output element is the same K-ordered sum whatever the
 //   row count, the row block and the thread count: a row's result does not depend on what else
-//   is in the batch. oneDNN 2.6 has no packed fp32 kernel for AVX2 and, on AVX-512, its brgemm
-//   matmul was slower at 1-16 rows (up to 1.7x at one row) and level beyond. Exception: the
+//   is in the batch. bf16 layers on such CPUs keep their panels as bf16 (half the bytes) and
+//   widen them just before each product (linear_xsmm_cpu.cc). oneDNN 2.6 has no packed fp32
+//   kernel for AVX2 and, on AVX-512, its brgemm matmul was slower at 1-16 rows (up to 1.7x at
+//   one row) and level beyond. Exception (fp32 only): the
 //   panels are also exactly oneDNN's fp32 brgemm weight layout (BA16a64b) when N % 64 == 0 and
 //   K % 16 == 0, and for K > 1024 at 16-256 rows brgemm measured 1.07-1.13x faster, so those
 //   products run on oneDNN over the same copy (row buckets as below; there a row's result may
