@@ -302,7 +302,7 @@ TEST(LinearPacked, Bf16ConversionsRoundToNearestEven) {
 TEST(LinearPacked, EmulatedBf16KeepsHalfTheBytesAndTheFp32PanelsResults) {
   if (kernels::native_support(kernels::MatType::BF16) || fp32_kernels().size() < 2)
     GTEST_SKIP() << "bf16 products are native here (or no libxsmm): the kernels_isa_AVX2 run checks this path";
-  for (const auto [K, N] : {std::pair<int64_t, int64_t>{768, 3072}, {200, 100}, {3072, 100}}) {
+  for (const auto& [K, N] : {std::pair<int64_t, int64_t>{768, 3072}, {200, 100}, {3072, 100}}) {
     const auto W = randn(N * K, 51, 0.05f), b = randn(N, 52);
     const auto p16 = kernels::pack_linear(W.data(), b.data(), K, N, kernels::MatType::BF16);
     const auto Wr = bf16_rounded(W);

@@ -24,8 +24,8 @@ struct PackedLinear {
   // Libxsmm: Wᵀ in panels of `panel` columns, panel j = columns [j·panel, j·panel + w) as [K][w]
   // (w = panel except for the last); exactly N·K floats. BF16 without native bf16 products
   // (`rounded`) keeps the bf16-rounded weights' bits in `panels16` instead (same layout, half the
-  // bytes), widens each panel to fp32 when a thread starts on it, and rounds each activation row
-  // to bf16: the products are then those of fp32 panels holding the rounded weights.
+  // bytes), widens them to fp32 just before multiplying (linear_xsmm_cpu.cc), and rounds each
+  // activation row to bf16: the products are those of fp32 panels holding the rounded weights.
   int64_t panel = 0;
   bool rounded = false;
   bool brgemm_panels = false;   // the panels are also oneDNN's fp32 brgemm layout (wdesc describes them)

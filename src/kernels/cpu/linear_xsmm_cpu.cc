@@ -221,7 +221,7 @@ void linear_xsmm(const PackedLinear& w, const float* x, float* y, int64_t M, Act
     const XsmmKernel k = cols == P ? (rows == mb ? k_full : k_rows) : (rows == mb ? k_cols : k_both);
     const float* a = wide;
     const void* next;
-    if (chunked) {
+    if (chunked) {   // one row block: m0 = 0, rows = M
       const uint16_t* src = w.panels16.data() + n0 * K;
       const int last = cols != P;
       for (int64_t k0 = 0; k0 < K; k0 += kChunk) {
