@@ -407,17 +407,19 @@ std::shared_ptr<const PackedLinear> pack_linear(const float* W, const float* b, 
   auto p = new_packed(type, K, N, b);
   p->kernel = choose_kernel(type, kernel);
   // bf16 without native products: the bf16-rounded weights multiplied in fp32 (exact widening).
+  // The panels round as they store bf16 bits; oneDNN's fp32 weights are rounded here.
+  p->rounded = type == MatType::BF16 && !native_support(MatType::BF16);
+  if (p->kernel == LinearKernel::Libxsmm) {
+    pack_panels(*p, W);
+    return p;
+  }
   MappedBuffer<float> rounded;
-  if (type == MatType::BF16 && !native_support(MatType::BF16)) {
+  if (p->rounded) {
     rounded.allocate(N * K);
     vec::round_bf16_row(W, rounded.data(), N * K);
     W = rounded.data();
-    p->rounded = true;
   }
-  if (p->kernel == LinearKernel::Libxsmm)
-    pack_panels(*p, W);
-  else
-    pack_onednn(*p, W, dt::f32, blocked_layout(*p));   // for BF16 the reorder rounds to nearest even
+  pack_onednn(*p, W, dt::f32, blocked_layout(*p));   // for native BF16 the reorder rounds to nearest even
   return p;
 }
 

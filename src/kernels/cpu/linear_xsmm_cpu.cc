@@ -2,8 +2,8 @@
 // each [K][64] contiguous, multiplied by JIT small-GEMM kernels with the full K in registers.
 // bf16 on CPUs without bf16 products keeps the panels as bf16 bits and widens them to fp32 just
 // before multiplying: at few rows 64 k at a time into L1, otherwise one whole panel per thread.
-// Measured against fp32 panels (docs/PERFORMANCE.md): 1.2-1.4x at 1-16 rows on AVX2, 1.1-1.3x on
-// AVX-512, even from 64 rows; and half the memory.
+// Measured against fp32 panels (docs/PERFORMANCE.md): 1.16-1.38x at 1-16 rows on AVX2, 1.04-1.27x
+// on AVX-512 without BF16, even from 64 rows; and half the memory.
 #include <algorithm>
 #include <cstdlib>
 #include <string>
@@ -163,7 +163,7 @@ void pack_panels(PackedLinear& p, const float* W) {
     reorder_panels(p, md, p.panels.data(), const_cast<float*>(W), true);
   else
     transpose_panels<true>(p, p.panels.data(), const_cast<float*>(W));
-  if (p.rounded) {   // W holds bf16 values: keep their bits only (exact)
+  if (p.rounded) {   // bf16: the panels' values rounded to bf16 bits (nearest even), half the bytes
     p.panels16.allocate(static_cast<size_t>(n));
     vec::to_bf16_row(p.panels.data(), p.panels16.data(), n);
     p.panels = MappedBuffer<float>();
@@ -250,7 +250,8 @@ void linear_xsmm(const PackedLinear& w, const float* x, float* y, int64_t M, Act
     thread_local MappedBuffer<float> wide_panel;   // 64-byte aligned, as the panels (a vector's
                                                    // 16-byte offset measured 15 % slower)
     float* c = scratch(tile, static_cast<size_t>(kRowBlock * P));
-    if (w.rounded && wide_panel.size() < static_cast<size_t>(P * K)) wide_panel.allocate(P * K);
+    const size_t wide_size = static_cast<size_t>(P * (chunked ? kChunk : K));   // widened floats needed
+    if (w.rounded && wide_panel.size() < wide_size) wide_panel.allocate(wide_size);
     float* wide = wide_panel.data();
     int64_t widened = -1;   // the panel now in `wide` (per call: the scratch outlives the matrix)
     if (blocks >= 4) {
