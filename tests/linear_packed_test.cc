@@ -304,7 +304,7 @@ TEST(LinearPacked, EmulatedBf16KeepsHalfTheBytesAndTheFp32PanelsResults) {
     GTEST_SKIP() << "bf16 products are native here (or no libxsmm): the kernels_isa_AVX2 run checks this path";
   for (const auto& [K, N] : {std::pair<int64_t, int64_t>{768, 3072}, {200, 100}, {3072, 100}}) {
     const auto W = randn(N * K, 51, 0.05f), b = randn(N, 52);
-    const auto p16 = kernels::pack_linear(W.data(), b.data(), K, N, kernels::MatType::BF16);
+    const auto p16 = kernels::pack_linear(W.data(), b.data(), K, N, kernels::MatType::BF16, kernels::LinearKernel::Libxsmm);
     const auto Wr = bf16_rounded(W);
     const auto p32 = kernels::pack_linear(Wr.data(), b.data(), K, N, kernels::MatType::F32, kernels::LinearKernel::Libxsmm);
     ASSERT_EQ(kernels::packed_kernel(*p16), "libxsmm");
