@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -267,10 +268,10 @@ TEST(KernelsFast, Bf16AndInt8StayCloseToFp32) {
   EXPECT_EQ(max_abs_diff(m.forward(batch).last_hidden_state.data<float>(), ref.last_hidden_state.data<float>(), n), 0.0);
 }
 
-TEST(KernelsFast, QuantizedCheckpointLoadsIntoTheInt8Path) {
-  ernie::testing::TempDir dir;
-  const auto model_dir = dir / "m", q_dir = dir / "q";
-  // The seed config, made small: 2 layers of hidden 128.
+// The seed config made small (2 layers of hidden 128), initialized into `model_dir` and quantized
+// by `ernie quantize` into `q_dir`.
+void small_model_and_its_int8_checkpoint(const std::filesystem::path& dir, const std::filesystem::path& model_dir,
+                                         const std::filesystem::path& q_dir) {
   auto cfg_json = nlohmann::json::parse(
       ernie::testing::read_file(ernie::testing::source_dir() / "configs" / "ernie-1.0-base-zh.json"));
   cfg_json["num_hidden_layers"] = 2;
@@ -283,6 +284,13 @@ TEST(KernelsFast, QuantizedCheckpointLoadsIntoTheInt8Path) {
   ASSERT_EQ(init.status, 0) << init.err;
   const auto r = ernie::testing::run_cli("quantize --model " + model_dir.string() + " --out " + q_dir.string());
   ASSERT_EQ(r.status, 0) << r.err;
+}
+
+TEST(KernelsFast, QuantizedCheckpointLoadsIntoTheInt8Path) {
+  ernie::testing::TempDir dir;
+  const auto model_dir = dir / "m", q_dir = dir / "q";
+  small_model_and_its_int8_checkpoint(dir.path(), model_dir, q_dir);
+  if (::testing::Test::HasFatalFailure()) return;
   Model fp = Model::load(model_dir);
   const Model q = Model::load(q_dir);
   EXPECT_EQ(q.compute_type(), ComputeType::Int8);
@@ -298,4 +306,52 @@ TEST(KernelsFast, QuantizedCheckpointLoadsIntoTheInt8Path) {
   ASSERT_EQ(bench.status, 0) << bench.err;
   EXPECT_NE(bench.out.find("\"seq_per_s\""), std::string::npos);
   EXPECT_NE(bench.out.find("\"dtype\":\"int8\""), std::string::npos);
+}
+
+// Model::load(dir, type) packs straight into `type` and keeps no fp32 copy: the same outputs, bit
+// for bit, as loading with fp32 kept and switching, for fp32 and int8 checkpoints alike.
+TEST(KernelsFast, LoadedForOneTypeComputesAsSwitchingDoesAndKeepsNoFp32) {
+  ernie::testing::TempDir dir;
+  const auto model_dir = dir / "m", q_dir = dir / "q";
+  small_model_and_its_int8_checkpoint(dir.path(), model_dir, q_dir);
+  if (::testing::Test::HasFatalFailure()) return;
+  const Batch batch = random_batch(Model::load(model_dir).config(), {9, 33, 1}, 8);
+  auto same = [](const Outputs& a, const Outputs& b) {
+    EXPECT_EQ(a.last_hidden_state.shape(), b.last_hidden_state.shape());
+    EXPECT_EQ(std::memcmp(a.last_hidden_state.data<float>(), b.last_hidden_state.data<float>(),
+                          a.last_hidden_state.numel() * sizeof(float)),
+              0);
+    EXPECT_EQ(std::memcmp(a.logits.data<float>(), b.logits.data<float>(), a.logits.numel() * sizeof(float)), 0);
+  };
+  for (const auto& folder : {model_dir, q_dir}) {
+    for (const ComputeType t : {ComputeType::F32, ComputeType::BF16, ComputeType::Int8}) {
+      SCOPED_TRACE(folder.filename().string() + " " + compute_type_name(t));
+      Model kept = Model::load(folder);
+      kept.set_compute_type(t);
+      Model only = Model::load(folder, t);
+      EXPECT_EQ(only.compute_type(), t);
+      same(kept.forward(batch), only.forward(batch));
+      only.set_compute_type(t);   // its own type: nothing to do
+      if (t == ComputeType::F32) {
+        EXPECT_EQ(only.parameters().size(), kept.parameters().size());
+        continue;
+      }
+      const std::string name = compute_type_name(t);
+      EXPECT_EQ(ernie::testing::error_of([&] { only.parameters(); }),
+                "this model was loaded for " + name +
+                    " only and keeps no fp32 copy of its encoder weights; load it without a compute type to read or "
+                    "save its parameters");
+      EXPECT_EQ(ernie::testing::error_of([&] { only.set_compute_type(ComputeType::F32); }),
+                "this model was loaded for " + name + " only; load it again for f32");
+      same(kept.forward(batch), only.forward(batch));   // still usable after the refusals
+    }
+  }
+  // The CLI's inference commands load this way; bench reports what stays resident.
+  const auto bench =
+      ernie::testing::run_cli("bench --model " + model_dir.string() + " --dtype bf16 --batch 2 --seq-len 16 --iters 1 --json");
+  ASSERT_EQ(bench.status, 0) << bench.err;
+  const auto j = nlohmann::json::parse(bench.out);
+  EXPECT_EQ(j.at("dtype"), "bf16");
+  EXPECT_GT(j.at("rss_loaded_mb").get<double>(), 0.0);
+  EXPECT_GE(j.at("rss_peak_mb").get<double>(), j.at("rss_loaded_mb").get<double>());
 }

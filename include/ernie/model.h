@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,8 +23,9 @@ struct PackedEncoder;
 // weights and activations with fp32 accumulation. Int8 quantizes the Linear layers dynamically
 // (weights per output channel, activations per token, u8 x s8 -> s32), as ONNX Runtime's dynamic
 // quantization does. Embeddings, LayerNorm, softmax, activations and the attention products stay
-// fp32 in every mode; the fp32 parameters are always kept (for saving and for F32): the encoder's
-// Linear weights packed for the fp32 kernels, everything else as loaded.
+// fp32 in every mode. A model keeps its fp32 parameters (for saving and for F32: the encoder's
+// Linear weights packed for the fp32 kernels, everything else as loaded) unless it was loaded for
+// one compute type only (Model::load(dir, type)).
 enum class ComputeType { F32, BF16, Int8 };
 const char* compute_type_name(ComputeType t);            // "f32", "bf16", "int8"
 ComputeType parse_compute_type(const std::string& name);  // f32|fp32|float32|bf16|int8; throws otherwise
@@ -44,15 +46,21 @@ class Model {
   // ernie/checkpoint.h (safetensors, pytorch_model.bin, model_state.pdparams, sharded), in
   // transformers' or PaddleNLP's layout.
   static Model load(const std::filesystem::path& dir);
+  // For inference in `only`: the encoder's Linear weights are packed straight into that type and
+  // no fp32 copy stays beside a bf16 or int8 one (for the seed model's encoder, 170 or 85 MB
+  // instead of 423 MB plus those). Such a model cannot change its compute type, and
+  // parameters() refuses (there is nothing exact to give back); load(dir) keeps both.
+  static Model load(const std::filesystem::path& dir, ComputeType only);
   // From tensors with HF names (prefixes and LayerNorm.gamma/beta spellings accepted; stale
   // position_ids buffers ignored). Refuses missing tensors, wrong shapes and NaN/Inf by name.
-  static Model from_tensors(Config cfg, const std::map<std::string, Tensor>& tensors);
+  static Model from_tensors(Config cfg, const std::map<std::string, Tensor>& tensors,
+                            std::optional<ComputeType> only = std::nullopt);
 
   const Config& config() const { return *cfg_; }
   // Parameters with their HF names. The encoder's Linear weights live packed (see Model::forward's
   // kernels); the first call unpacks [out, in] copies of them (exact fp32, their size again in
   // memory, shared by copies of this Model); the rest are views into the parameter buffer.
-  // Thread-safe.
+  // Thread-safe. Throws for a model loaded for bf16 or int8 only.
   const std::map<std::string, Tensor>& parameters() const;
   // What loading noticed but accepted: unused tensors, ignored buffers, tied weights.
   const std::vector<std::string>& load_notes() const { return notes_; }
@@ -63,15 +71,18 @@ class Model {
   Outputs forward(const Batch& batch) const;
 
   // Prepares the weights for a compute type (packing / bf16 copies / int8 quantization).
-  // A model loaded from an int8 checkpoint (`ernie quantize`) starts in Int8.
+  // A model loaded from an int8 checkpoint (`ernie quantize`) starts in Int8. Throws for another
+  // type than its own on a model loaded for one type only.
   void set_compute_type(ComputeType t);
   ComputeType compute_type() const { return compute_; }
 
  private:
+  static Model load_folder(const std::filesystem::path& dir, std::optional<ComputeType> only);
   std::shared_ptr<const Config> cfg_;
   std::shared_ptr<float> storage_;             // one allocation for every parameter not packed
   std::map<std::string, Tensor> params_;       // views into storage_ (no encoder Linear weights)
   std::shared_ptr<const model::PackedEncoder> packed_;   // the encoder's Linear weights, fp32, packed
+                                                        // (null when loaded for one lower type only)
   struct Unpacked;
   std::shared_ptr<Unpacked> unpacked_;         // parameters(): built on first use
   std::shared_ptr<const model::ModelWeights> weights_;   // typed pointers into storage_

@@ -25,12 +25,13 @@ std::unique_ptr<PyPipeline> make(const py::object& task, const py::object& model
   if (model.is_none()) throw py::value_error("pipeline() needs model=<model folder>");
   const std::string dir = path_arg(model);
   auto p = std::make_unique<PyPipeline>();
+  const std::optional<ComputeType> only =
+      dtype.is_none() ? std::nullopt : std::optional(parse_compute_type(dtype.cast<std::string>()));
   {
-    py::gil_scoped_release nogil;
-    p->model = std::make_unique<Model>(Model::load(dir));
+    py::gil_scoped_release nogil;   // a pipeline only infers: no fp32 copy beside a bf16 or int8 one
+    p->model = std::make_unique<Model>(only ? Model::load(dir, *only) : Model::load(dir));
     p->tok = std::make_unique<Tokenizer>(Tokenizer::from_folder(dir));
   }
-  if (!dtype.is_none()) p->model->set_compute_type(parse_compute_type(dtype.cast<std::string>()));
   const auto tasks = pipeline::supported_tasks(p->model->config());
   p->task = task.is_none() ? tasks.front() : pipeline::parse_task(task.cast<std::string>());
   if (std::find(tasks.begin(), tasks.end(), p->task) == tasks.end())

@@ -91,6 +91,20 @@ def test_feature_extraction_shapes(tmp_path):
     assert len(pooled) == 2 and abs(sum(v * v for v in pooled[0]) - 1.0) < 1e-5
 
 
+def test_dtype_pipeline_agrees_with_the_cli(tmp_path):
+    # A pipeline with a dtype loads for that type only (no fp32 copy); `ernie pipeline --dtype`
+    # does the same, and both run the same kernels, so the answers agree.
+    d = folder(tmp_path, "ernie_relu_seqcls")
+    for dtype in ("bf16", "int8"):
+        p = ernie.pipeline("text-classification", model=str(d), dtype=dtype)
+        got = p("f5 g6 h7", top_k=None)
+        want = json.loads(run_cli("pipeline", "text-classification", "--model", str(d), "--dtype", dtype,
+                                  "--text", "f5 g6 h7", "--options", json.dumps({"top_k": None})).stdout)
+        assert close(got, want), dtype
+    with pytest.raises(ernie.ErnieError, match="unknown dtype 'f64'"):
+        ernie.pipeline("text-classification", model=str(d), dtype="f64")
+
+
 def test_errors_are_ernie_errors(tmp_path):
     d = folder(tmp_path, "ernie_relu_seqcls")
     with pytest.raises(ernie.ErnieError, match="cannot do fill-mask"):

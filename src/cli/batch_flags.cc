@@ -5,9 +5,7 @@
 namespace ernie::cli {
 
 Model BatchFlags::load_model() const {
-  Model m = Model::load(model);
-  if (!dtype.empty()) m.set_compute_type(parse_compute_type(dtype));
-  return m;
+  return dtype.empty() ? Model::load(model) : Model::load(model, parse_compute_type(dtype));
 }
 
 EncodeOptions BatchFlags::encode_options(const Config& cfg) const {

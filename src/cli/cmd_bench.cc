@@ -13,8 +13,10 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <random>
+#include <string>
 
 #include <nlohmann/json.hpp>
 
@@ -37,6 +39,16 @@ struct BenchOptions {
 
 // A chain of dependent 64-bit multiplies: 3 cycles each on every x86 core since Sandy Bridge and
 // on every AMD Zen (adds are no good: recent Intel cores fold chains of immediate adds).
+// A memory figure of this process in MB from /proc/self/status (VmRSS: now, VmHWM: peak), or
+// -1 where there is no /proc.
+double proc_status_mb(const std::string& key) {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind(key + ":", 0) == 0) return std::stod(line.substr(key.size() + 1)) / 1024.0;   // kB
+  return -1;
+}
+
 double measure_ghz() {
 #if defined(__x86_64__)
   double best = 0.0;   // the fastest of 20 short runs: a run that was preempted is slower, never faster
@@ -97,8 +109,8 @@ void bench(const BenchOptions& o) {
   if (o.threads > 0) omp_set_num_threads(o.threads);
   const int threads = omp_get_max_threads();
 
-  Model model = Model::load(o.model);
-  if (!o.dtype.empty()) model.set_compute_type(parse_compute_type(o.dtype));
+  const Model model = o.dtype.empty() ? Model::load(o.model) : Model::load(o.model, parse_compute_type(o.dtype));
+  const double rss_loaded = proc_status_mb("VmRSS");
   const Config& cfg = model.config();
   if (o.seq_len > cfg.max_position_embeddings)
     throw Error("--seq-len " + std::to_string(o.seq_len) + " exceeds the model's longest input (" +
@@ -138,6 +150,7 @@ void bench(const BenchOptions& o) {
   const double ghz = measure_ghz();
   const double fpc = flop_per_cycle(isa, type);
   const double peak = threads * fpc * ghz;
+  const double rss_peak = proc_status_mb("VmHWM");
 
   if (o.json) {
     nlohmann::json j = {{"engine", "ernie.cpp"},
@@ -162,7 +175,9 @@ void bench(const BenchOptions& o) {
                         {"ghz", ghz},
                         {"flop_per_cycle_per_core", fpc},
                         {"peak_gflop_per_s", peak},
-                        {"percent_of_peak", peak > 0 ? 100 * gflops / peak : 0.0}};
+                        {"percent_of_peak", peak > 0 ? 100 * gflops / peak : 0.0},
+                        {"rss_loaded_mb", rss_loaded},
+                        {"rss_peak_mb", rss_peak}};
     std::cout << j.dump() << "\n";
     return;
   }
@@ -191,6 +206,10 @@ void bench(const BenchOptions& o) {
                     : compute_type_name(type),
                 ghz);
   std::cout << line;
+  if (rss_loaded >= 0) {
+    std::snprintf(line, sizeof line, "memory: %.1f MB resident after loading, peak %.1f MB\n", rss_loaded, rss_peak);
+    std::cout << line;
+  }
 }
 
 }  // namespace

@@ -128,8 +128,7 @@ void answer(const pipeline::Engine& e, pipeline::Task task, const json& params, 
 
 void run(PipelineOptions o) {
   if (o.threads > 0) omp_set_num_threads(o.threads);
-  Model model = Model::load(o.model);
-  if (!o.dtype.empty()) model.set_compute_type(parse_compute_type(o.dtype));
+  const Model model = o.dtype.empty() ? Model::load(o.model) : Model::load(o.model, parse_compute_type(o.dtype));
   const Tokenizer tok = Tokenizer::from_folder(o.model);
   const auto tasks = pipeline::supported_tasks(model.config());
   const pipeline::Task task = o.task.empty() ? tasks.front() : pipeline::parse_task(o.task);

@@ -84,8 +84,7 @@ void print_summary(const Config& cfg, const Batch& batch, const Outputs& out) {
 
 void run(const RunOptions& o) {
   if (o.inputs.empty() == o.ids_json.empty()) throw Error("give exactly one of --inputs FILE or --ids JSON");
-  Model model = Model::load(o.model);
-  if (!o.dtype.empty()) model.set_compute_type(parse_compute_type(o.dtype));
+  const Model model = o.dtype.empty() ? Model::load(o.model) : Model::load(o.model, parse_compute_type(o.dtype));
   for (const auto& note : model.load_notes())
     if (note.rfind("unused", 0) == 0) warn(note);
   const Config& cfg = model.config();

@@ -35,8 +35,8 @@ bool is_packed_encoder_weight(const std::string& name) {
   return false;
 }
 
-void prepare_weights(ModelWeights& w, const PackedEncoder& packed, kernels::MatType type,
-                     const std::map<std::string, StoredInt8>* int8) {
+void prepare_layer(EncoderLayerW& layer, const PackedEncoder::Layer& src, kernels::MatType type,
+                   const std::map<std::string, StoredInt8>* int8) {
   auto stored = [&](const std::string& weight) -> const StoredInt8* {
     if (type != kernels::MatType::S8 || !int8) return nullptr;
     auto it = int8->find(weight);
@@ -58,38 +58,39 @@ void prepare_weights(ModelWeights& w, const PackedEncoder& packed, kernels::MatT
     lin.out = kernels::packed_out(*p);
     lin.packed = std::move(p);
   };
-  if (packed.layers.size() != w.layers.size()) throw Error("internal: packed encoder and model disagree");
-  for (size_t i = 0; i < w.layers.size(); ++i) {
-    EncoderLayerW& layer = w.layers[i];
-    const PackedEncoder::Layer& src = packed.layers[i];
-    const std::pair<LinearW*, const std::shared_ptr<const kernels::PackedLinear>*> rest[] = {
-        {&layer.attn_out, &src.attn_out}, {&layer.intermediate, &src.intermediate}, {&layer.output, &src.output}};
-    const char* names[] = {"attention.output.dense", "intermediate.dense", "output.dense"};
-    for (int r = 0; r < 3; ++r) {
-      const auto& f32 = *rest[r].second;
-      if (const StoredInt8* s = stored(layer.prefix + names[r] + ".weight"))
-        bind(*rest[r].first, kernels::pack_linear_s8(s->q, s->scale, kernels::packed_bias(*f32),
-                                                      kernels::packed_in(*f32), kernels::packed_out(*f32)));
-      else
-        bind(*rest[r].first, in_type(f32));
-    }
-    // Fused QKV: stored int8 rows [Wq; Wk; Wv] when all three are stored.
-    const char* qkv[] = {"attention.self.query", "attention.self.key", "attention.self.value"};
-    const StoredInt8* s[3] = {stored(layer.prefix + qkv[0] + ".weight"), stored(layer.prefix + qkv[1] + ".weight"),
-                              stored(layer.prefix + qkv[2] + ".weight")};
-    if (s[0] && s[1] && s[2]) {
-      const int64_t H = kernels::packed_in(*src.qkv), N = kernels::packed_out(*src.qkv) / 3;
-      kernels::MappedBuffer<int8_t> q(3 * N * H);
-      std::vector<float> scale(3 * N);
-      for (int p = 0; p < 3; ++p) {
-        std::copy(s[p]->q, s[p]->q + N * H, q.data() + p * N * H);
-        std::copy(s[p]->scale, s[p]->scale + N, scale.data() + p * N);
-      }
-      bind(layer.qkv, kernels::pack_linear_s8(q.data(), scale.data(), kernels::packed_bias(*src.qkv), H, 3 * N));
-    } else {
-      bind(layer.qkv, in_type(src.qkv));
-    }
+  const std::pair<LinearW*, const std::shared_ptr<const kernels::PackedLinear>*> rest[] = {
+      {&layer.attn_out, &src.attn_out}, {&layer.intermediate, &src.intermediate}, {&layer.output, &src.output}};
+  const char* names[] = {"attention.output.dense", "intermediate.dense", "output.dense"};
+  for (int r = 0; r < 3; ++r) {
+    const auto& f32 = *rest[r].second;
+    if (const StoredInt8* s = stored(layer.prefix + names[r] + ".weight"))
+      bind(*rest[r].first, kernels::pack_linear_s8(s->q, s->scale, kernels::packed_bias(*f32),
+                                                    kernels::packed_in(*f32), kernels::packed_out(*f32)));
+    else
+      bind(*rest[r].first, in_type(f32));
   }
+  // Fused QKV: stored int8 rows [Wq; Wk; Wv] when all three are stored.
+  const char* qkv[] = {"attention.self.query", "attention.self.key", "attention.self.value"};
+  const StoredInt8* s[3] = {stored(layer.prefix + qkv[0] + ".weight"), stored(layer.prefix + qkv[1] + ".weight"),
+                            stored(layer.prefix + qkv[2] + ".weight")};
+  if (s[0] && s[1] && s[2]) {
+    const int64_t H = kernels::packed_in(*src.qkv), N = kernels::packed_out(*src.qkv) / 3;
+    kernels::MappedBuffer<int8_t> q(3 * N * H);
+    std::vector<float> scale(3 * N);
+    for (int p = 0; p < 3; ++p) {
+      std::copy(s[p]->q, s[p]->q + N * H, q.data() + p * N * H);
+      std::copy(s[p]->scale, s[p]->scale + N, scale.data() + p * N);
+    }
+    bind(layer.qkv, kernels::pack_linear_s8(q.data(), scale.data(), kernels::packed_bias(*src.qkv), H, 3 * N));
+  } else {
+    bind(layer.qkv, in_type(src.qkv));
+  }
+}
+
+void prepare_weights(ModelWeights& w, const PackedEncoder& packed, kernels::MatType type,
+                     const std::map<std::string, StoredInt8>* int8) {
+  if (packed.layers.size() != w.layers.size()) throw Error("internal: packed encoder and model disagree");
+  for (size_t i = 0; i < w.layers.size(); ++i) prepare_layer(w.layers[i], packed.layers[i], type, int8);
 }
 
 // One post-LayerNorm Transformer layer (BERT/ERNIE/RoBERTa):

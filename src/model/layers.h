@@ -47,6 +47,9 @@ struct StoredInt8 {
 };
 void prepare_weights(ModelWeights& w, const PackedEncoder& packed, kernels::MatType type,
                      const std::map<std::string, StoredInt8>* int8 = nullptr);
+struct EncoderLayerW;
+void prepare_layer(EncoderLayerW& layer, const PackedEncoder::Layer& packed, kernels::MatType type,
+                   const std::map<std::string, StoredInt8>* int8 = nullptr);   // one layer of the above
 struct LayerNormW {
   const float* gamma = nullptr;   // [H]
   const float* beta = nullptr;    // [H]

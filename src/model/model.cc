@@ -79,17 +79,26 @@ std::string first_bad_value(const float* p, int64_t n) {
 
 }  // namespace
 
-Model Model::load(const std::filesystem::path& dir) {
+Model Model::load(const std::filesystem::path& dir) { return load_folder(dir, std::nullopt); }
+Model Model::load(const std::filesystem::path& dir, ComputeType only) { return load_folder(dir, only); }
+
+Model Model::load_folder(const std::filesystem::path& dir, std::optional<ComputeType> only) {
   if (!std::filesystem::is_directory(dir)) throw Error("model folder " + dir.string() + " does not exist");
   Config cfg = load_config(dir);
   LoadedWeights w = load_weights(dir, cfg);   // any format; PaddleNLP layout mapped to HF names
-  Model m = from_tensors(std::move(cfg), w.checkpoint.tensors);
+  Model m = from_tensors(std::move(cfg), w.checkpoint.tensors, only);
   m.mask_rule_ = ernie::default_mask_rule(w.layout);
   m.notes_.insert(m.notes_.begin(), "weights: " + w.checkpoint.files.front().string() + " (" +
                                         to_string(w.checkpoint.format) + ", " + to_string(w.layout) + " layout: " +
                                         w.layout_reason + ")");
   return m;
 }
+
+namespace {
+kernels::MatType mat_type(ComputeType t) {
+  return t == ComputeType::F32 ? kernels::MatType::F32 : t == ComputeType::BF16 ? kernels::MatType::BF16 : kernels::MatType::S8;
+}
+}  // namespace
 
 struct Model::Unpacked {
   std::once_flag once;
@@ -123,7 +132,7 @@ Fp32 fp32_of(const std::string& source, const std::string& canon, const std::map
 }
 }  // namespace
 
-Model Model::from_tensors(Config cfg, const std::map<std::string, Tensor>& tensors) {
+Model Model::from_tensors(Config cfg, const std::map<std::string, Tensor>& tensors, std::optional<ComputeType> only) {
   Model m;
   const std::vector<ParamSpec> specs = parameter_specs(cfg);
   const std::string base = cfg.head() == Head::Base ? "" : cfg.base_prefix() + ".";
@@ -183,11 +192,14 @@ Model Model::from_tensors(Config cfg, const std::map<std::string, Tensor>& tenso
   for (const auto& [canon, name] : source_of) m.notes_.push_back("unused tensor " + name + " (not part of this model)");
 
   // Pack the encoder's Linear weights, one layer at a time (converted copies live only while packed).
+  // Loaded for bf16 or int8 only, each layer's fp32 pack lives only until its copy in that type
+  // is made, so at most one layer's fp32 weights are resident at a time.
+  const bool lower_only = only && *only != ComputeType::F32;
   auto packed = std::make_shared<model::PackedEncoder>();
   auto weights = std::make_shared<model::ModelWeights>(model::bind_weights(cfg, m.params_, /*packed_encoder=*/true));
   {
     kernels::MappedBuffer<float> converted, qkv_rows;   // reused by every layer, freed after
-    for (const model::EncoderLayerW& layer : weights->layers) {
+    for (model::EncoderLayerW& layer : weights->layers) {
       auto weight = [&](const char* name) {
         const std::string canon = layer.prefix + name + ".weight";
         Fp32 f = fp32_of(packed_source.at(canon), canon, tensors, int8, converted);
@@ -218,16 +230,25 @@ Model Model::from_tensors(Config cfg, const std::map<std::string, Tensor>& tenso
       l.attn_out = pack("attention.output.dense", layer.attn_out);
       l.intermediate = pack("intermediate.dense", layer.intermediate);
       l.output = pack("output.dense", layer.output);
-      packed->layers.push_back(std::move(l));
+      if (lower_only)
+        model::prepare_layer(layer, l, mat_type(*only), &int8);
+      else
+        packed->layers.push_back(std::move(l));
     }
   }
-  m.packed_ = packed;
   m.unpacked_ = std::make_shared<Unpacked>();
 
-  if (!int8.empty()) {   // an int8 checkpoint runs in int8 with exactly its stored weights
+  if (lower_only) {
+    m.compute_ = *only;
+  } else if (only) {   // F32 only: also for an int8 checkpoint (its dequantized values)
+    m.packed_ = packed;
+    model::prepare_weights(*weights, *packed, kernels::MatType::F32);
+  } else if (!int8.empty()) {   // an int8 checkpoint runs in int8 with exactly its stored weights
+    m.packed_ = packed;
     model::prepare_weights(*weights, *packed, kernels::MatType::S8, &int8);
     m.compute_ = ComputeType::Int8;
   } else {
+    m.packed_ = packed;
     model::prepare_weights(*weights, *packed, kernels::MatType::F32);
   }
   m.weights_ = std::move(weights);
@@ -237,6 +258,10 @@ Model Model::from_tensors(Config cfg, const std::map<std::string, Tensor>& tenso
 
 const std::map<std::string, Tensor>& Model::parameters() const {
   if (!unpacked_) return params_;   // a default-constructed Model
+  if (!packed_)
+    throw Error(std::string("this model was loaded for ") + compute_type_name(compute_) +
+                " only and keeps no fp32 copy of its encoder weights; load it without a compute type to read or "
+                "save its parameters");
   std::call_once(unpacked_->once, [this] {
     std::map<std::string, Tensor> all = params_;
     const int64_t layers = static_cast<int64_t>(packed_->layers.size());
@@ -268,10 +293,11 @@ const std::map<std::string, Tensor>& Model::parameters() const {
 
 void Model::set_compute_type(ComputeType t) {
   if (t == compute_) return;
+  if (!packed_)
+    throw Error(std::string("this model was loaded for ") + compute_type_name(compute_) + " only; load it again for " +
+                compute_type_name(t));
   auto weights = std::make_shared<model::ModelWeights>(model::bind_weights(*cfg_, params_, /*packed_encoder=*/true));
-  model::prepare_weights(*weights, *packed_, t == ComputeType::F32    ? kernels::MatType::F32
-                                             : t == ComputeType::BF16 ? kernels::MatType::BF16
-                                                                      : kernels::MatType::S8);
+  model::prepare_weights(*weights, *packed_, mat_type(t));
   weights_ = std::move(weights);
   compute_ = t;
 }

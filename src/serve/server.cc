@@ -69,9 +69,8 @@ std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_hand
 }  // namespace
 
 Server::Impl::Impl(ServeOptions opts)
-    : o(std::move(opts)), model(Model::load(o.model_dir)), tok(Tokenizer::from_folder(o.model_dir)) {
+    : o(std::move(opts)), model(Model::load(o.model_dir, parse_compute_type(o.dtype))), tok(Tokenizer::from_folder(o.model_dir)) {
   const Config& cfg = model.config();
-  model.set_compute_type(parse_compute_type(o.dtype));
   default_pooling = pipeline::parse_pooling(o.pooling);
   if (default_pooling == pipeline::Pooling::None) throw Error("--pooling must be cls, mean or max");
   const size_t model_max = static_cast<size_t>(std::max<int64_t>(2, cfg.max_sequence_length()));
