@@ -4,8 +4,11 @@
 // round-trip; the PaddleNLP mask rule travels with Paddle-layout weights; the real .pdparams
 // samples in ../shared read as their listings say.
 #include <gtest/gtest.h>
+#include <sys/mman.h>
 
 #include <cmath>
+#include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -293,4 +296,50 @@ TEST(CheckpointFormats, RealPdparamsSamples) {
     EXPECT_GT(listed, 0u);
     EXPECT_EQ(c.tensors.size(), listed);
   }
+}
+
+namespace {
+// Resident kB of the mapping of this process that contains `p` (/proc/self/smaps), or -1.
+long resident_kb_of_mapping(const void* p) {
+  std::ifstream smaps("/proc/self/smaps");
+  std::string line;
+  bool inside = false;
+  const auto a = reinterpret_cast<uintptr_t>(p);
+  while (std::getline(smaps, line)) {
+    unsigned long begin = 0, end = 0;
+    if (std::sscanf(line.c_str(), "%lx-%lx ", &begin, &end) == 2 && line.find(':') > line.find(' ')) {
+      inside = a >= begin && a < end;
+      continue;
+    }
+    long kb = 0;
+    if (inside && std::sscanf(line.c_str(), "Rss: %ld kB", &kb) == 1) return kb;
+  }
+  return -1;
+}
+}  // namespace
+
+// Loading hands a mapped checkpoint's pages back once a tensor is packed: the mapping's resident
+// pages go, the values read back the same; a tensor in memory of its own is left as it is.
+TEST(CheckpointMemory, ReleasedFilePagesLeaveTheResidentSetAndKeepTheirValues) {
+  void* probe = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(probe, MAP_FAILED);
+  const bool pageout = madvise(probe, 4096, 21 /* MADV_PAGEOUT */) == 0;
+  munmap(probe, 4096);
+  if (!pageout) GTEST_SKIP() << "this kernel has no MADV_PAGEOUT (Linux 5.4+)";
+  TempDir tmp;
+  const int64_t n = 4 << 20;   // 16 MiB of fp32
+  Tensor w = Tensor::empty(DType::F32, {n});
+  for (int64_t i = 0; i < n; ++i) w.data<float>()[i] = static_cast<float>(i % 1000) * 0.5f;
+  write_safetensors(tmp / "w.safetensors", {{"w", w}});
+  const TensorFile file = read_safetensors(tmp / "w.safetensors");
+  const Tensor& t = file.tensors.at("w");
+  ASSERT_EQ(std::memcmp(t.data<float>(), w.data<float>(), w.nbytes()), 0);   // every page touched
+  EXPECT_GE(resident_kb_of_mapping(t.data<float>()), 15 << 10);
+  release_file_pages(t);
+  EXPECT_LT(resident_kb_of_mapping(t.data<float>()), 1 << 10);
+  EXPECT_EQ(std::memcmp(t.data<float>(), w.data<float>(), w.nbytes()), 0);   // read from the file again
+  Tensor own = w;   // heap memory: untouched
+  release_file_pages(own);
+  EXPECT_GE(resident_kb_of_mapping(own.data<float>()), 15 << 10);
+  EXPECT_EQ(own.data<float>()[n - 1], static_cast<float>((n - 1) % 1000) * 0.5f);
 }

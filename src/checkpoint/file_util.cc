@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <fstream>
 #include <cstring>
 
 #include "checkpoint/formats.h"
@@ -42,6 +44,38 @@ MappedFile map_file(const std::filesystem::path& file) {
   m.keep = std::shared_ptr<const void>(addr, [len](const void* p) { ::munmap(const_cast<void*>(p), len); });
   return m;
 }
+
+}  // namespace ernie::checkpoint
+
+namespace ernie {
+
+void release_file_pages(const Tensor& t) {
+#ifdef MADV_PAGEOUT
+  constexpr uintptr_t kPage = 4096;
+  const uintptr_t a = reinterpret_cast<uintptr_t>(t.data<uint8_t>());
+  const uintptr_t first = (a + kPage - 1) / kPage * kPage, last = (a + t.nbytes()) / kPage * kPage;
+  if (last <= first) return;
+  // Only within one read-only private mapping of a file: /proc/self/maps lines are
+  // "begin-end perms offset dev inode path", anonymous memory has inode 0.
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    unsigned long begin = 0, end = 0, inode = 0;
+    char perms[5] = {};
+    if (std::sscanf(line.c_str(), "%lx-%lx %4s %*s %*s %lu", &begin, &end, perms, &inode) != 4) continue;
+    if (first < begin || first >= end) continue;
+    if (last <= end && inode != 0 && std::strcmp(perms, "r--p") == 0)
+      ::madvise(reinterpret_cast<void*>(first), last - first, MADV_PAGEOUT);
+    return;
+  }
+#else
+  (void)t;
+#endif
+}
+
+}  // namespace ernie
+
+namespace ernie::checkpoint {
 
 std::string printable(const std::string& s, size_t max_len) {
   std::string out;

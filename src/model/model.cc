@@ -183,6 +183,7 @@ Model Model::from_tensors(Config cfg, const std::map<std::string, Tensor>& tenso
       kernels::MappedBuffer<float> none;
       const Fp32 f = fp32_of(src->second, spec.name, tensors, int8, none);
       std::memcpy(dst, f.data, n * sizeof(float));
+      release_file_pages(tensors.at(src->second));
       const std::string bad = first_bad_value(dst, n);
       if (!bad.empty()) throw Error("tensor " + src->second + " contains " + bad);
       source_of.erase(src);
@@ -210,7 +211,9 @@ Model Model::from_tensors(Config cfg, const std::map<std::string, Tensor>& tenso
       auto pack = [&](const char* name, const model::LinearW& lin) {
         const Fp32 f = weight(name);
         const Tensor& t = tensors.at(packed_source.at(layer.prefix + name + ".weight"));
-        return kernels::pack_linear(f.data, lin.b, t.dim(1), t.dim(0), kernels::MatType::F32);
+        auto p = kernels::pack_linear(f.data, lin.b, t.dim(1), t.dim(0), kernels::MatType::F32);
+        release_file_pages(t);
+        return p;
       };
       model::PackedEncoder::Layer l;
       {   // Q, K, V as one [3H, H] product
@@ -223,6 +226,7 @@ Model Model::from_tensors(Config cfg, const std::map<std::string, Tensor>& tenso
         for (int i = 0; i < 3; ++i) {
           const Fp32 f = weight(names[i]);
           std::memcpy(w + i * H * H, f.data, H * H * sizeof(float));
+          release_file_pages(tensors.at(packed_source.at(layer.prefix + names[i] + ".weight")));
           std::memcpy(b.data() + i * H, parts[i]->b, H * sizeof(float));
         }
         l.qkv = kernels::pack_linear(w, b.data(), H, 3 * H, kernels::MatType::F32);
@@ -230,10 +234,18 @@ Model Model::from_tensors(Config cfg, const std::map<std::string, Tensor>& tenso
       l.attn_out = pack("attention.output.dense", layer.attn_out);
       l.intermediate = pack("intermediate.dense", layer.intermediate);
       l.output = pack("output.dense", layer.output);
-      if (lower_only)
+      if (lower_only) {
         model::prepare_layer(layer, l, mat_type(*only), &int8);
-      else
+        // An int8 checkpoint's stored weights and scales were read again: release them again.
+        for (const char* name : {"attention.self.query", "attention.self.key", "attention.self.value",
+                                 "attention.output.dense", "intermediate.dense", "output.dense"}) {
+          const std::string& source = packed_source.at(layer.prefix + name + ".weight");
+          release_file_pages(tensors.at(source));
+          if (auto scale = tensors.find(source + "_scale"); scale != tensors.end()) release_file_pages(scale->second);
+        }
+      } else {
         packed->layers.push_back(std::move(l));
+      }
     }
   }
   m.unpacked_ = std::make_shared<Unpacked>();
