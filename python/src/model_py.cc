@@ -131,8 +131,8 @@ PyModel load(const py::object& dir_obj, const std::optional<std::string>& dtype,
   {
     py::gil_scoped_release nogil;
     ThreadScope ts(m.threads);
-    m.model = Model::load(m.dir);
-    if (dtype) m.model.set_compute_type(parse_compute_type(*dtype));
+    // Given a dtype, for that type only (no fp32 copy beside bf16 or int8 weights; it cannot switch anyway).
+    m.model = dtype ? Model::load(m.dir, parse_compute_type(*dtype)) : Model::load(m.dir);
   }
   warn(unused_notes(m.model, ""));
   return m;
@@ -168,7 +168,8 @@ void bind_model(py::module_& m) {
       .def_static("load", &load, py::arg("path"), py::kw_only(), py::arg("dtype") = py::none(),
                   py::arg("threads") = py::none(),
                   "A model folder in any checkpoint format. dtype: f32, bf16 or int8 (default: f32; int8 for an "
-                  "`ernie quantize` folder). threads: OpenMP threads per call (default: OpenMP's)")
+                  "`ernie quantize` folder); bf16 and int8 keep no fp32 copy, so state_dict() and save() refuse. "
+                  "threads: OpenMP threads per call (default: OpenMP's)")
       .def("__call__", &forward, py::arg("input_ids"), py::arg("attention_mask") = py::none(),
            py::arg("token_type_ids") = py::none(), py::arg("task_type_ids") = py::none(), py::kw_only(),
            py::arg("output_embeddings") = false)

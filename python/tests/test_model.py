@@ -78,6 +78,13 @@ def test_dtypes_equal_cli(tmp_path, dtype):
     out = model(**inputs_of(read_safetensors(case / "reference.safetensors")))
     for name in want:
         np.testing.assert_allclose(out[name], want[name], rtol=0, atol=1e-6, err_msg=name)
+    # Loaded for one type only: no fp32 copy to give back or save.
+    with pytest.raises(ernie.ErnieError, match=f"loaded for {dtype} only and keeps no fp32 copy"):
+        model.state_dict()
+    with pytest.raises(ernie.ErnieError, match=f"loaded for {dtype} only"):
+        model.save(tmp_path / "saved")
+    assert not (tmp_path / "saved").exists()   # refused before anything is written
+    assert len(ernie.Model.load(case).state_dict()) > 0
 
 
 def test_output_layout_and_padding():
