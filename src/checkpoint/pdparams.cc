@@ -143,7 +143,7 @@ Checkpoint parse_pdparams(const void* data, size_t size, const std::string& what
     if (c.tensors.count(name)) throw Error(what + ": duplicate array name '" + printable(name) + "'");
     Tensor t = pickle::ndarray_to_tensor(*v, what, name, limits);
     if (v->dtype && (v->dtype->typestr == "u2" || v->dtype->typestr == "<u2"))
-      c.notes.push_back("'" + printable(name) + "' is uint16: read as bfloat16 (how Paddle stores bf16)");
+      c.notes.push_back(printable(name).insert(0, 1, '\'') + "' is uint16: read as bfloat16 (how Paddle stores bf16)");
     c.tensors.emplace(name, std::move(t));
   }
   if (big) join_big_params(big, c.tensors, what, c.notes);
