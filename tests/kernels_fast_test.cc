@@ -352,6 +352,6 @@ TEST(KernelsFast, LoadedForOneTypeComputesAsSwitchingDoesAndKeepsNoFp32) {
   ASSERT_EQ(bench.status, 0) << bench.err;
   const auto j = nlohmann::json::parse(bench.out);
   EXPECT_EQ(j.at("dtype"), "bf16");
-  EXPECT_GT(j.at("rss_loaded_mb").get<double>(), 0.0);
-  EXPECT_GE(j.at("rss_peak_mb").get<double>(), j.at("rss_loaded_mb").get<double>());
+  EXPECT_GT(j.at("rss_loaded_mib").get<double>(), 0.0);
+  EXPECT_GE(j.at("rss_peak_mib").get<double>(), j.at("rss_loaded_mib").get<double>());
 }

@@ -78,13 +78,13 @@ std::map<std::string, Tensor> hf_to_paddle(const std::map<std::string, Tensor>& 
 // token: the rule that matches the ecosystem the weights come from.
 MaskRule default_mask_rule(WeightLayout layout);
 
-// What Model::load uses: the folder's checkpoint in HF names and layout, plus the layout it had.
 // A memory hint for loaders: when `t` views a file mapped read-only (safetensors' tensors do),
 // its pages leave the resident set (MADV_PAGEOUT; read from the file again if touched, contents
 // never change). Tensors in memory of their own are left alone: paging those out would only
 // write them to swap. Model loading calls it on each tensor once copied or packed.
 void release_file_pages(const Tensor& t);
 
+// What Model::load uses: the folder's checkpoint in HF names and layout, plus the layout it had.
 struct LoadedWeights {
   Checkpoint checkpoint;                       // tensors replaced by their HF form
   WeightLayout layout = WeightLayout::HuggingFace;

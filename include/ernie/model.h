@@ -47,12 +47,13 @@ class Model {
   // transformers' or PaddleNLP's layout.
   static Model load(const std::filesystem::path& dir);
   // For inference in `only`: the encoder's Linear weights are packed straight into that type and
-  // no fp32 copy stays beside a bf16 or int8 one (for the seed model's encoder, 170 or 85 MB
-  // instead of 423 MB plus those). Such a model cannot change its compute type, and
-  // parameters() refuses (there is nothing exact to give back); load(dir) keeps both.
+  // no fp32 copy stays beside a bf16 or int8 one (seed model: 170 MB of bf16 or 85 MB of int8
+  // weights, without the 340 MB of fp32 that load(dir) keeps beside them). Such a model cannot
+  // change its compute type, and parameters() refuses (there is nothing exact to give back).
   static Model load(const std::filesystem::path& dir, ComputeType only);
   // From tensors with HF names (prefixes and LayerNorm.gamma/beta spellings accepted; stale
   // position_ids buffers ignored). Refuses missing tensors, wrong shapes and NaN/Inf by name.
+  // Tensors that view a mapped file have their pages handed back once used (release_file_pages).
   static Model from_tensors(Config cfg, const std::map<std::string, Tensor>& tensors,
                             std::optional<ComputeType> only = std::nullopt);
 

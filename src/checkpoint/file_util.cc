@@ -1,5 +1,6 @@
-// Helpers every checkpoint reader shares: mapping a file read-only, and making strings from a
-// file safe to put in a one-line error message.
+// Helpers every checkpoint reader shares: mapping a file read-only (and handing a mapped
+// tensor's pages back once loading is done with it), and making strings from a file safe to put
+// in a one-line error message.
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -7,8 +8,8 @@
 
 #include <cerrno>
 #include <cstdio>
-#include <fstream>
 #include <cstring>
+#include <fstream>
 
 #include "checkpoint/formats.h"
 #include "ernie/error.h"

@@ -37,9 +37,7 @@ struct BenchOptions {
   bool json = false;
 };
 
-// A chain of dependent 64-bit multiplies: 3 cycles each on every x86 core since Sandy Bridge and
-// on every AMD Zen (adds are no good: recent Intel cores fold chains of immediate adds).
-// A memory figure of this process in MB from /proc/self/status (VmRSS: now, VmHWM: peak), or
+// A memory figure of this process in MiB from /proc/self/status (VmRSS: now, VmHWM: peak), or
 // -1 where there is no /proc.
 double proc_status_mb(const std::string& key) {
   std::ifstream f("/proc/self/status");
@@ -49,6 +47,8 @@ double proc_status_mb(const std::string& key) {
   return -1;
 }
 
+// A chain of dependent 64-bit multiplies: 3 cycles each on every x86 core since Sandy Bridge and
+// on every AMD Zen (adds are no good: recent Intel cores fold chains of immediate adds).
 double measure_ghz() {
 #if defined(__x86_64__)
   double best = 0.0;   // the fastest of 20 short runs: a run that was preempted is slower, never faster
@@ -176,8 +176,8 @@ void bench(const BenchOptions& o) {
                         {"flop_per_cycle_per_core", fpc},
                         {"peak_gflop_per_s", peak},
                         {"percent_of_peak", peak > 0 ? 100 * gflops / peak : 0.0},
-                        {"rss_loaded_mb", rss_loaded},
-                        {"rss_peak_mb", rss_peak}};
+                        {"rss_loaded_mib", rss_loaded},
+                        {"rss_peak_mib", rss_peak}};
     std::cout << j.dump() << "\n";
     return;
   }
@@ -207,7 +207,7 @@ void bench(const BenchOptions& o) {
                 ghz);
   std::cout << line;
   if (rss_loaded >= 0) {
-    std::snprintf(line, sizeof line, "memory: %.1f MB resident after loading, peak %.1f MB\n", rss_loaded, rss_peak);
+    std::snprintf(line, sizeof line, "memory: %.1f MiB resident after loading, peak %.1f MiB\n", rss_loaded, rss_peak);
     std::cout << line;
   }
 }

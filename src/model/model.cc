@@ -249,18 +249,14 @@ Model Model::from_tensors(Config cfg, const std::map<std::string, Tensor>& tenso
     }
   }
   m.unpacked_ = std::make_shared<Unpacked>();
+  if (!lower_only) m.packed_ = packed;
 
   if (lower_only) {
     m.compute_ = *only;
-  } else if (only) {   // F32 only: also for an int8 checkpoint (its dequantized values)
-    m.packed_ = packed;
-    model::prepare_weights(*weights, *packed, kernels::MatType::F32);
-  } else if (!int8.empty()) {   // an int8 checkpoint runs in int8 with exactly its stored weights
-    m.packed_ = packed;
+  } else if (!only && !int8.empty()) {   // an int8 checkpoint runs in int8 with exactly its stored weights
     model::prepare_weights(*weights, *packed, kernels::MatType::S8, &int8);
     m.compute_ = ComputeType::Int8;
-  } else {
-    m.packed_ = packed;
+  } else {   // fp32 (only = F32 also for an int8 checkpoint: its dequantized values)
     model::prepare_weights(*weights, *packed, kernels::MatType::F32);
   }
   m.weights_ = std::move(weights);
