@@ -22,8 +22,8 @@ static void real_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4]) {
   __asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
 }
 
-// The process's own SIGSEGV action (Node.js and V8 install one): its sigaction() calls are
-// redirected here (la_symbind64), so that ours stays installed and passes real faults on.
+// The process's own SIGSEGV action (Node.js and V8 install one): its sigaction() and signal()
+// calls are redirected here (la_symbind64), so that ours stays installed and passes real faults on.
 static struct sigaction chained;
 static int (*real_sigaction)(int, const struct sigaction*, struct sigaction*);
 
@@ -32,6 +32,16 @@ static int chained_sigaction(int sig, const struct sigaction* act, struct sigact
   if (old) *old = chained;
   if (act) chained = *act;
   return 0;
+}
+
+static sighandler_t (*real_signal)(int, sighandler_t);
+
+static sighandler_t chained_signal(int sig, sighandler_t handler) {
+  if (sig != SIGSEGV) return real_signal(sig, handler);
+  const sighandler_t old = (chained.sa_flags & SA_SIGINFO) ? (sighandler_t)chained.sa_sigaction : chained.sa_handler;
+  memset(&chained, 0, sizeof chained);
+  chained.sa_handler = handler;
+  return old;
 }
 
 static void on_segv(int sig, siginfo_t* info, void* ctx) {
@@ -105,6 +115,10 @@ uintptr_t la_symbind64(Elf64_Sym* sym, unsigned int ndx, uintptr_t* refcook, uin
   if (strcmp(name, "sigaction") == 0 || strcmp(name, "__sigaction") == 0) {
     real_sigaction = (int (*)(int, const struct sigaction*, struct sigaction*))sym->st_value;
     return (uintptr_t)chained_sigaction;
+  }
+  if (strcmp(name, "signal") == 0 || strcmp(name, "bsd_signal") == 0 || strcmp(name, "sysv_signal") == 0) {
+    real_signal = (sighandler_t (*)(int, sighandler_t))sym->st_value;
+    return (uintptr_t)chained_signal;
   }
   return sym->st_value;
 }
