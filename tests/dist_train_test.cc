@@ -39,6 +39,13 @@ struct DistCorpus : Corpus {
   }
 };
 
+// Largest relative weight difference after 100 AdamW steps (lr 3e-3) between runs that differ
+// only in how sums are associated (ranks, threads, shards): Adam amplifies rounding in
+// coordinates with tiny gradients. Measured 7.3e-5 to 8.0e-5 with AVX-512 kernels and 1.25e-4 to
+// 1.28e-4 with every library at AVX2 (bench/avx2/run.sh); a bucket left unreduced gives 0.128.
+// The per-step losses (within 1e-5 relative) are the sharp check.
+constexpr double kWeightTolerance = 3e-4;
+
 fs::path state_of(const fs::path& out) { return out / "checkpoint" / "trainer_state.safetensors"; }
 
 std::vector<double> step_losses(const fs::path& out) {
@@ -79,11 +86,11 @@ TEST(DistTrain, TwoRanksReproduceOneProcess) {
   ASSERT_EQ(losses.size(), 100u);
   expect_losses_match(step_losses(c.dir / "two"), losses, 1e-5);
   expect_losses_match(step_losses(c.dir / "sparse"), losses, 1e-5);
-  EXPECT_LT(weight_difference(c.dir / "sparse", c.dir / "one"), 1e-4);
+  EXPECT_LT(weight_difference(c.dir / "sparse", c.dir / "one"), kWeightTolerance);
   const auto a = last_epoch(one.out), b = last_epoch(two.out);
   EXPECT_NEAR(b["eval_accuracy"].get<double>(), a["eval_accuracy"].get<double>(), 5e-4);
   EXPECT_GT(a["eval_accuracy"].get<double>(), 0.5);   // it learnt (chance: 1/3)
-  EXPECT_LT(weight_difference(c.dir / "two", c.dir / "one"), 1e-4);
+  EXPECT_LT(weight_difference(c.dir / "two", c.dir / "one"), kWeightTolerance);
 }
 
 TEST(DistTrain, ShardedOptimizerEqualsUnsharded) {
@@ -94,7 +101,7 @@ TEST(DistTrain, ShardedOptimizerEqualsUnsharded) {
   const auto sharded = run_shell(mpirun_prefix(2) + c.run(c.dir / "sharded", "--threads 1 --shard-optimizer"));
   ASSERT_EQ(sharded.status, 0) << sharded.err;
   expect_losses_match(step_losses(c.dir / "sharded"), step_losses(c.dir / "full"), 1e-5);
-  EXPECT_LT(weight_difference(c.dir / "sharded", c.dir / "full"), 1e-4);
+  EXPECT_LT(weight_difference(c.dir / "sharded", c.dir / "full"), kWeightTolerance);
 }
 
 // Stop after 30 steps with one rank count, finish with the other: the weights of an
@@ -108,12 +115,12 @@ TEST(DistTrain, ResumesWithAnotherRankCount) {
   ASSERT_EQ(a1.status, 0) << a1.err;
   const auto a2 = run_cli(c.run(c.dir / "a", "--resume"));
   ASSERT_EQ(a2.status, 0) << a2.err;
-  EXPECT_LT(weight_difference(c.dir / "a", c.dir / "whole"), 1e-4);
+  EXPECT_LT(weight_difference(c.dir / "a", c.dir / "whole"), kWeightTolerance);
 
   ASSERT_EQ(run_cli(c.run(c.dir / "b", "--max-steps 30")).status, 0);
   const auto b2 = run_shell(two + c.run(c.dir / "b", "--threads 1 --resume --shard-optimizer"));
   ASSERT_EQ(b2.status, 0) << b2.err;
-  EXPECT_LT(weight_difference(c.dir / "b", c.dir / "whole"), 1e-4);
+  EXPECT_LT(weight_difference(c.dir / "b", c.dir / "whole"), kWeightTolerance);
   expect_losses_match(step_losses(c.dir / "b"), step_losses(c.dir / "whole"), 1e-5);
 }
 
