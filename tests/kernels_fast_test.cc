@@ -268,6 +268,7 @@ TEST(KernelsFast, Bf16AndInt8StayCloseToFp32) {
   EXPECT_EQ(max_abs_diff(m.forward(batch).last_hidden_state.data<float>(), ref.last_hidden_state.data<float>(), n), 0.0);
 }
 
+namespace {
 // The seed config made small (2 layers of hidden 128), initialized into `model_dir` and quantized
 // by `ernie quantize` into `q_dir`.
 void small_model_and_its_int8_checkpoint(const std::filesystem::path& dir, const std::filesystem::path& model_dir,
@@ -285,6 +286,7 @@ void small_model_and_its_int8_checkpoint(const std::filesystem::path& dir, const
   const auto r = ernie::testing::run_cli("quantize --model " + model_dir.string() + " --out " + q_dir.string());
   ASSERT_EQ(r.status, 0) << r.err;
 }
+}  // namespace
 
 TEST(KernelsFast, QuantizedCheckpointLoadsIntoTheInt8Path) {
   ernie::testing::TempDir dir;
