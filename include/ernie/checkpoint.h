@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ernie/batch.h"
@@ -78,11 +79,19 @@ std::map<std::string, Tensor> hf_to_paddle(const std::map<std::string, Tensor>& 
 // token: the rule that matches the ecosystem the weights come from.
 MaskRule default_mask_rule(WeightLayout layout);
 
-// A memory hint for loaders: when `t` views a file mapped read-only (safetensors' tensors do),
-// its pages leave the resident set (MADV_PAGEOUT; read from the file again if touched, contents
+// A memory hint for loaders: pages of a tensor that views a file mapped read-only (safetensors'
+// tensors do) leave the resident set (MADV_PAGEOUT; read from the file again if touched, contents
 // never change). Tensors in memory of their own are left alone: paging those out would only
-// write them to swap. Model loading calls it on each tensor once copied or packed.
-void release_file_pages(const Tensor& t);
+// write them to swap. The process's mappings are read once, when it is made, so make it after
+// the tensors are mapped. Model loading calls it on each tensor once copied or packed.
+class FilePageReleaser {
+ public:
+  FilePageReleaser();
+  void operator()(const Tensor& t) const;
+
+ private:
+  std::vector<std::pair<uintptr_t, uintptr_t>> file_maps_;   // read-only file mappings [begin, end)
+};
 
 // What Model::load uses: the folder's checkpoint in HF names and layout, plus the layout it had.
 struct LoadedWeights {

@@ -5,11 +5,11 @@ defines the output container. API: docs/PYTHON.md.
 """
 import os
 
-# As the `ernie` program does (src/cli/openmp_env.cc): OpenMP workers sleep instead of spinning
-# while they wait, which costs nothing on an idle machine and a lot on a busy one. libgomp reads
-# this when it is loaded, so it only takes effect if nothing loaded libgomp before this import.
+# As the `ernie` program does (src/cli/openmp_env.cc, which says why): OpenMP workers spin briefly
+# (3000 spins, not libgomp's ~300k) before they sleep. libgomp reads this when it is loaded, so it
+# only takes effect if nothing loaded libgomp before this import.
 if not any(k in os.environ for k in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "ERNIE_KEEP_OPENMP_ENV")):
-    os.environ["GOMP_SPINCOUNT"] = "0"
+    os.environ["GOMP_SPINCOUNT"] = "3000"
 
 
 class ModelOutput(dict):

@@ -50,25 +50,29 @@ MappedFile map_file(const std::filesystem::path& file) {
 
 namespace ernie {
 
-void release_file_pages(const Tensor& t) {
-#ifdef MADV_PAGEOUT
-  constexpr uintptr_t kPage = 4096;
-  const uintptr_t a = reinterpret_cast<uintptr_t>(t.data<uint8_t>());
-  const uintptr_t first = (a + kPage - 1) / kPage * kPage, last = (a + t.nbytes()) / kPage * kPage;
-  if (last <= first) return;
-  // Only within one read-only private mapping of a file: /proc/self/maps lines are
-  // "begin-end perms offset dev inode path", anonymous memory has inode 0.
+// /proc/self/maps lines are "begin-end perms offset dev inode path"; anonymous memory has inode 0.
+FilePageReleaser::FilePageReleaser() {
   std::ifstream maps("/proc/self/maps");
   std::string line;
   while (std::getline(maps, line)) {
     unsigned long begin = 0, end = 0, inode = 0;
     char perms[5] = {};
     if (std::sscanf(line.c_str(), "%lx-%lx %4s %*s %*s %lu", &begin, &end, perms, &inode) != 4) continue;
-    if (first < begin || first >= end) continue;
-    if (last <= end && inode != 0 && std::strcmp(perms, "r--p") == 0)
-      ::madvise(reinterpret_cast<void*>(first), last - first, MADV_PAGEOUT);
-    return;
+    if (inode != 0 && std::strcmp(perms, "r--p") == 0) file_maps_.emplace_back(begin, end);
   }
+}
+
+void FilePageReleaser::operator()(const Tensor& t) const {
+#ifdef MADV_PAGEOUT
+  constexpr uintptr_t kPage = 4096;
+  const uintptr_t a = reinterpret_cast<uintptr_t>(t.data<uint8_t>());
+  const uintptr_t first = (a + kPage - 1) / kPage * kPage, last = (a + t.nbytes()) / kPage * kPage;
+  if (last <= first) return;
+  for (const auto& [begin, end] : file_maps_)   // only within one read-only mapping of a file
+    if (first >= begin && last <= end) {
+      ::madvise(reinterpret_cast<void*>(first), last - first, MADV_PAGEOUT);
+      return;
+    }
 #else
   (void)t;
 #endif

@@ -29,9 +29,8 @@ bool is_packed_encoder_weight(const std::string& name) {
   for (size_t i = at + 14; i < dot; ++i)
     if (name[i] < '0' || name[i] > '9') return false;
   const std::string rest = name.substr(dot + 1);
-  for (const char* w : {"attention.self.query.weight", "attention.self.key.weight", "attention.self.value.weight",
-                        "attention.output.dense.weight", "intermediate.dense.weight", "output.dense.weight"})
-    if (rest == w) return true;
+  for (const char* linear : kEncoderLinears)
+    if (rest == std::string(linear) + ".weight") return true;
   return false;
 }
 

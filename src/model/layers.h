@@ -34,6 +34,10 @@ struct PackedEncoder {
   };
   std::vector<Layer> layers;
 };
+// The encoder Linear layers PackedEncoder holds, by their HF names within a layer.
+inline constexpr const char* kEncoderLinears[] = {"attention.self.query", "attention.self.key",
+                                                  "attention.self.value", "attention.output.dense",
+                                                  "intermediate.dense", "output.dense"};
 // Whether `name` is one of the encoder Linear weights PackedEncoder holds (HF name, any base prefix).
 bool is_packed_encoder_weight(const std::string& name);
 

@@ -134,6 +134,7 @@ Fp32 fp32_of(const std::string& source, const std::string& canon, const std::map
 
 Model Model::from_tensors(Config cfg, const std::map<std::string, Tensor>& tensors, std::optional<ComputeType> only) {
   Model m;
+  const FilePageReleaser release_file_pages;   // the tensors are mapped already
   const std::vector<ParamSpec> specs = parameter_specs(cfg);
   const std::string base = cfg.head() == Head::Base ? "" : cfg.base_prefix() + ".";
 
@@ -237,8 +238,7 @@ Model Model::from_tensors(Config cfg, const std::map<std::string, Tensor>& tenso
       if (lower_only) {
         model::prepare_layer(layer, l, mat_type(*only), &int8);
         // An int8 checkpoint's stored weights and scales were read again: release them again.
-        for (const char* name : {"attention.self.query", "attention.self.key", "attention.self.value",
-                                 "attention.output.dense", "intermediate.dense", "output.dense"}) {
+        for (const char* name : model::kEncoderLinears) {
           const std::string& source = packed_source.at(layer.prefix + name + ".weight");
           release_file_pages(tensors.at(source));
           if (auto scale = tensors.find(source + "_scale"); scale != tensors.end()) release_file_pages(scale->second);
