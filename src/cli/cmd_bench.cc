@@ -159,6 +159,7 @@ void bench(const BenchOptions& o) {
                         {"seq_len", o.seq_len},
                         {"min_seq_len", min_len},
                         {"threads", threads},
+                        {"openmp_waiting", openmp_waiting()},
                         {"iters", o.iters},
                         {"tokens", batch.tokens()},
                         {"median_ms", median},
@@ -183,7 +184,7 @@ void bench(const BenchOptions& o) {
   }
   char line[512];
   std::cout << "model: " << o.model << " (" << cfg.num_hidden_layers << " layers, hidden " << cfg.hidden_size
-            << "), dtype " << compute_type_name(type) << ", " << threads << " threads\n";
+            << "), dtype " << compute_type_name(type) << ", " << threads << " threads (" << openmp_waiting() << ")\n";
   std::snprintf(line, sizeof line, "batch: %lld sequences, lengths %lld..%lld, %lld real tokens (%.1f%% of padded)\n",
                 static_cast<long long>(o.batch), static_cast<long long>(min_len), static_cast<long long>(o.seq_len),
                 static_cast<long long>(batch.tokens()), 100.0 * tokens / (o.batch * o.seq_len));

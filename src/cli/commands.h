@@ -3,6 +3,7 @@
 // and exits 1 (2 for command-line usage errors).
 #pragma once
 #include <CLI/CLI.hpp>
+#include <string>
 
 namespace ernie::cli {
 
@@ -22,8 +23,10 @@ void add_serve_command(CLI::App& app);     // cmd_serve.cc
 void add_pipeline_command(CLI::App& app);  // cmd_pipeline.cc
 void add_pretrain_command(CLI::App& app);  // cmd_pretrain.cc
 
-// Sets GOMP_SPINCOUNT=0 and re-executes the program unless a policy was chosen (openmp_env.cc).
+// Sets GOMP_SPINCOUNT=3000 and re-executes the program unless a policy was chosen (openmp_env.cc).
 void tune_openmp_waiting(char** argv);
+// The OpenMP waiting settings this process runs with ("GOMP_SPINCOUNT=3000", ...), for `bench`.
+std::string openmp_waiting();
 
 void warn(const std::string& message);     // "ernie: warning: ..." on stderr
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <string>
 
 #include "cli/commands.h"
 
@@ -29,6 +30,13 @@ void tune_openmp_waiting(char** argv) {
   setenv("GOMP_SPINCOUNT", kSpinCount, 1);
   setenv("ERNIE_KEEP_OPENMP_ENV", "1", 1);
   execv("/proc/self/exe", argv);   // returns only on failure: then carry on with the defaults
+}
+
+std::string openmp_waiting() {
+  std::string s;
+  for (const char* v : {"OMP_WAIT_POLICY", "GOMP_SPINCOUNT"})
+    if (const char* e = std::getenv(v)) s += (s.empty() ? "" : " ") + std::string(v) + "=" + e;
+  return s.empty() ? "libgomp default" : s;
 }
 
 }  // namespace ernie::cli
