@@ -124,7 +124,9 @@ TEST(Pipeline, TokenClassificationAggregationAsTransformers) {
         EXPECT_EQ(got[i].word, w["word"]) << where;
         EXPECT_EQ(got[i].start, w["start"]) << where;
         EXPECT_EQ(got[i].end, w["end"]) << where;
-        if (w.contains("index")) EXPECT_EQ(got[i].index, w["index"]) << where;
+        if (w.contains("index")) {
+          EXPECT_EQ(got[i].index, w["index"]) << where;
+        }
       }
     }
   }

@@ -368,7 +368,7 @@ TEST(Seq2SeqConfigCli, RunInitTrainRefuseWithOneLine) {
       "ernie: error: model_type bart is read and explained only (ernie config explain|validate|doctor); this "
       "engine runs ERNIE, BERT and RoBERTa encoders\n";
   const std::string cfg = "'" + (dir / "config.json").string() + "'";
-  for (const std::string args :
+  for (const std::string& args :
        {"init --config " + cfg + " --out '" + (dir / "out").string() + "'",
         "train --config " + cfg + " --vocab '" + (dir / "vocab.txt").string() + "' --train '" +
             (dir / "train.tsv").string() + "' --out '" + (dir / "trained").string() + "'"}) {
