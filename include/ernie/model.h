@@ -53,7 +53,7 @@ class Model {
   static Model load(const std::filesystem::path& dir, ComputeType only);
   // From tensors with HF names (prefixes and LayerNorm.gamma/beta spellings accepted; stale
   // position_ids buffers ignored). Refuses missing tensors, wrong shapes and NaN/Inf by name.
-  // Tensors that view a mapped file have their pages handed back once used (release_file_pages).
+  // Tensors that view a mapped file have their pages handed back once used (FilePageReleaser).
   static Model from_tensors(Config cfg, const std::map<std::string, Tensor>& tensors,
                             std::optional<ComputeType> only = std::nullopt);
 
