@@ -137,6 +137,11 @@ void Server::Impl::routes() {
   http.set_keep_alive_max_count(static_cast<size_t>(std::max(1, o.keep_alive_max_count)));
   http.set_payload_max_length(o.max_body_bytes);
   http.set_tcp_nodelay(true);
+  // The listening socket, so that bind() can raise its backlog (httplib's own options still apply).
+  http.set_socket_options([this](socket_t sock) {
+    httplib::default_socket_options(sock);
+    if (listen_socket == INVALID_SOCKET) listen_socket = sock;
+  });
 
   http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     t_request_start = std::chrono::steady_clock::now();
@@ -287,6 +292,11 @@ int Server::bind() {
   if (m.port < 0)
     throw Error("cannot listen on " + m.o.host + ":" + std::to_string(m.o.port) +
                 " (address in use, or not an address of this machine)");
+  // Debian's cpp-httplib is built with a listen backlog of 5: a burst of more new connections
+  // than that had its SYNs dropped and retried a second later (16 clients connecting at once:
+  // p99 1.05 s, the kernel's ListenOverflows counter rising). listen() again on a listening
+  // socket only changes its backlog; the kernel caps it at net.core.somaxconn.
+  if (m.listen_socket != INVALID_SOCKET) ::listen(m.listen_socket, SOMAXCONN);
   return m.port;
 }
 

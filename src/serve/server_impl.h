@@ -55,6 +55,7 @@ struct Server::Impl {
   std::vector<pipeline::Task> tasks;
   pipeline::Pooling default_pooling = pipeline::Pooling::Cls;
   int port = -1;
+  socket_t listen_socket = INVALID_SOCKET;   // recorded by the socket options callback
 
   std::mutex mu;
   std::condition_variable cv;
