@@ -1,10 +1,12 @@
-// A burst of new connections is taken at once: none waits for a SYN retransmission (a second on
-// Linux), which a listen backlog of 5 (cpp-httplib's default) caused for 9 of 16 load-test
-// clients connecting together.
+// Many clients at once: a burst of new connections is taken at once (none waits for a SYN
+// retransmission, a second on Linux, which cpp-httplib's listen backlog of 5 caused for 9 of 16
+// load-test clients connecting together), and every open keep-alive connection has a handler.
 #include <fcntl.h>
 #include <poll.h>
 
+#include <atomic>
 #include <chrono>
+#include <thread>
 #include <vector>
 
 #include "serve_util.h"
@@ -44,6 +46,33 @@ TEST(ServeConnections, ABurstOfNewConnectionsIsEstablishedWithoutRetries) {
   // And the server still answers.
   auto c = srv.client();
   EXPECT_EQ(get(c, "/health").status, 200);
+}
+
+// 100 keep-alive clients, each holding its connection open after its first answer: with a
+// handler per connection all are answered at once; with fewer handlers than connections (64 was
+// the default) the rest waited for others to close, 5 s of keep-alive idleness.
+TEST(ServeConnections, EveryKeepAliveClientIsServedWithoutWaitingForAnother) {
+  Running srv(defaults());
+  constexpr int kClients = 100;
+  std::atomic<int> answered{0}, ok{0};
+  std::atomic<bool> release{false};
+  std::vector<std::thread> clients;
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < kClients; ++i)
+    clients.emplace_back([&] {
+      auto c = srv.client();
+      c.set_keep_alive(true);
+      ok += get(c, "/health").status == 200;
+      ++answered;
+      while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(5));   // connection stays open
+    });
+  while (answered < kClients && std::chrono::steady_clock::now() - start < std::chrono::seconds(20))
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  release = true;
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(ok.load(), kClients);
+  EXPECT_LT(seconds, 3.0) << "the last of " << kClients << " keep-alive clients was answered after " << seconds << " s";
 }
 
 }  // namespace

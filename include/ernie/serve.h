@@ -13,7 +13,9 @@ struct ServeOptions {
   std::string host = "127.0.0.1";
   int port = 8080;                       // 0: an ephemeral port (see Server::port)
   int threads = 0;                       // engine (OpenMP) threads for forward; 0: the default
-  int http_threads = 64;                 // connection handlers (tokenization, JSON); one per open connection
+  int http_threads = 512;                // connection handlers (tokenization, JSON); one per open connection
+                                         // (as many as requests admitted: more clients than handlers waited
+                                         // unseen for whole keep-alive sessions instead of meeting the 429)
   std::string dtype = "f32";             // f32 | bf16 | int8
   std::string pooling = "cls";           // default /embed pooling: cls | mean
 
