@@ -1,7 +1,6 @@
 // Many clients at once: a burst of new connections is taken at once (none waits for a SYN
 // retransmission, a second on Linux, which cpp-httplib's listen backlog of 5 caused for 9 of 16
 // load-test clients connecting together), and every open keep-alive connection has a handler.
-#include <fcntl.h>
 #include <poll.h>
 
 #include <atomic>
@@ -16,7 +15,7 @@ namespace {
 
 TEST(ServeConnections, ABurstOfNewConnectionsIsEstablishedWithoutRetries) {
   Running srv(defaults());
-  constexpr int kBurst = 200;
+  constexpr int kBurst = 100;   // under 128, the somaxconn cap of kernels before 5.4
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(srv.port));
