@@ -69,7 +69,7 @@ void prepare_layer(EncoderLayerW& layer, const PackedEncoder::Layer& src, kernel
       bind(*rest[r].first, in_type(f32));
   }
   // Fused QKV: stored int8 rows [Wq; Wk; Wv] when all three are stored.
-  const char* qkv[] = {"attention.self.query", "attention.self.key", "attention.self.value"};
+  const auto& qkv = kEncoderLinears;   // Q, K, V first
   const StoredInt8* s[3] = {stored(layer.prefix + qkv[0] + ".weight"), stored(layer.prefix + qkv[1] + ".weight"),
                             stored(layer.prefix + qkv[2] + ".weight")};
   if (s[0] && s[1] && s[2]) {

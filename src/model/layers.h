@@ -34,7 +34,8 @@ struct PackedEncoder {
   };
   std::vector<Layer> layers;
 };
-// The encoder Linear layers PackedEncoder holds, by their HF names within a layer.
+// The encoder Linear layers PackedEncoder holds, by their HF names within a layer; the first three
+// are the fused QKV product's rows, in order.
 inline constexpr const char* kEncoderLinears[] = {"attention.self.query", "attention.self.key",
                                                   "attention.self.value", "attention.output.dense",
                                                   "intermediate.dense", "output.dense"};

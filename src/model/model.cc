@@ -219,7 +219,7 @@ Model Model::from_tensors(Config cfg, const std::map<std::string, Tensor>& tenso
       model::PackedEncoder::Layer l;
       {   // Q, K, V as one [3H, H] product
         const model::LinearW* parts[] = {&layer.query, &layer.key, &layer.value};
-        const char* names[] = {"attention.self.query", "attention.self.key", "attention.self.value"};
+        const auto& names = model::kEncoderLinears;   // Q, K, V first
         const int64_t H = cfg.hidden_size;
         if (qkv_rows.size() < static_cast<size_t>(3 * H * H)) qkv_rows.allocate(3 * H * H);
         float* w = qkv_rows.data();
@@ -284,7 +284,7 @@ const std::map<std::string, Tensor>& Model::parameters() const {
       const int64_t H = kernels::packed_in(*l.qkv), N = kernels::packed_out(*l.qkv) / 3;
       kernels::MappedBuffer<float> qkv(3 * N * H);   // a temporary: kept out of the heap
       kernels::unpack_linear(*l.qkv, qkv.data());
-      const char* names[] = {"attention.self.query", "attention.self.key", "attention.self.value"};
+      const auto& names = model::kEncoderLinears;   // Q, K, V first
       for (int j = 0; j < 3; ++j) {
         Tensor t = Tensor::empty(DType::F32, {N, H});
         std::memcpy(t.data<float>(), qkv.data() + j * N * H, N * H * sizeof(float));

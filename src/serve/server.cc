@@ -138,9 +138,10 @@ void Server::Impl::routes() {
   http.set_payload_max_length(o.max_body_bytes);
   http.set_tcp_nodelay(true);
   // The listening socket, so that bind() can raise its backlog (httplib's own options still apply).
+  // httplib tries the host's addresses in turn and keeps the first that binds: the last one made.
   http.set_socket_options([this](socket_t sock) {
     httplib::default_socket_options(sock);
-    if (listen_socket == INVALID_SOCKET) listen_socket = sock;
+    listen_socket = sock;
   });
 
   http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
