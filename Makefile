@@ -5,7 +5,8 @@ JOBS ?= $(shell nproc)
 .PHONY: deps build test demo clean python fuzz-build fuzz-smoke fuzz
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 600
-FUZZ_TARGETS = fuzz_safetensors fuzz_pickle fuzz_torch_zip
+FUZZ_TARGETS = fuzz_safetensors fuzz_pickle fuzz_torch_zip fuzz_config fuzz_tokenizer fuzz_tokenizer_json fuzz_serve
+# Each target's seeds are in fuzz/<area>/corpus/<target>/.
 
 deps:
 	@bash scripts/install-deps.sh
@@ -29,21 +30,26 @@ demo: build
 clean:
 	rm -rf $(BUILD)
 
-# libFuzzer targets for the checkpoint readers (clang-14, ASan + UBSan); see docs/CHECKPOINTS.md.
+# libFuzzer targets for the readers of untrusted input (clang-14, ASan + UBSan); see fuzz/README.md.
 fuzz-build:
 	@bash scripts/install-deps.sh fuzz
 	@CC=clang-14 CXX=clang++-14 cmake -S . -B $(FUZZ_BUILD) -G Ninja -DERNIE_FUZZ=ON >/dev/null
 	@cmake --build $(FUZZ_BUILD) -j $(JOBS)
 
-# A short run of each target on its seed corpus (new inputs go to a scratch folder).
+# Each target once over the inputs that broke it before (fuzz/<area>/regressions/<target>/), then a
+# short run on its seed corpus (new inputs go to a scratch folder).
 fuzz-smoke: fuzz-build
 	@for t in $(FUZZ_TARGETS); do \
 	  work=$$(mktemp -d); \
-	  if ! $(FUZZ_BUILD)/bin/$$t -max_total_time=15 -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
-	      $$work fuzz/checkpoint/corpus/$$t >$$work.log 2>&1; then \
+	  regressions=$$(find fuzz/*/regressions/$$t -type f 2>/dev/null); \
+	  if [ -n "$$regressions" ] && ! $(FUZZ_BUILD)/bin/$$t $$regressions >$$work.log 2>&1; then \
 	    cat $$work.log; rm -rf $$work $$work.log; exit 1; \
 	  fi; \
-	  tail -n 3 $$work.log; rm -rf $$work $$work.log; \
+	  if ! $(FUZZ_BUILD)/bin/$$t -max_total_time=15 -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
+	      $$work fuzz/*/corpus/$$t >$$work.log 2>&1; then \
+	    cat $$work.log; rm -rf $$work $$work.log; exit 1; \
+	  fi; \
+	  echo "$$t: $$(grep -o "Done [0-9]* runs in [0-9]* second(s)" $$work.log)"; rm -rf $$work $$work.log; \
 	done
 
 # The long run: FUZZ_SECONDS (default 600) per target.
@@ -51,5 +57,5 @@ fuzz: fuzz-build
 	@for t in $(FUZZ_TARGETS); do \
 	  mkdir -p $(FUZZ_BUILD)/corpus/$$t; \
 	  $(FUZZ_BUILD)/bin/$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
-	    $(FUZZ_BUILD)/corpus/$$t fuzz/checkpoint/corpus/$$t || exit 1; \
+	    $(FUZZ_BUILD)/corpus/$$t fuzz/*/corpus/$$t || exit 1; \
 	done

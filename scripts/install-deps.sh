@@ -12,8 +12,9 @@ PACKAGES=(cmake ninja-build g++ make pkg-config libdnnl-dev libxsmm-dev nlohmann
           python3-jieba        # jieba's dictionary for the word segmenter; its tests compare with jieba
           python3-dev pybind11-dev python3-pybind11 python3-numpy python3-pytest   # the Python package
           python3-setuptools python3-venv)   # its pip install path (scripts/python_quickstart_test.sh)
-# `install-deps.sh fuzz`: also the libFuzzer toolchain (clang 14 with its sanitizer runtimes).
-[ "${1:-}" = "fuzz" ] && PACKAGES+=(clang-14 libclang-rt-14-dev)
+# `install-deps.sh fuzz`: also the libFuzzer toolchain (clang 14 with its sanitizer runtimes and
+# OpenMP runtime: the fuzzing build instruments the whole library).
+[ "${1:-}" = "fuzz" ] && PACKAGES+=(clang-14 libclang-rt-14-dev libomp-14-dev)
 # `install-deps.sh bench`: also what bench/ compares against: PyTorch (ONNX export, training
 # baselines) on OpenBLAS (without libopenblas0-pthread Debian's torch runs on the reference BLAS,
 # several times slower), and Node for ONNX Runtime.

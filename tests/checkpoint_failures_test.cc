@@ -212,7 +212,8 @@ TEST(CheckpointFailures, EveryTruncationOfSmallFilesIsHandled) {
 TEST(CheckpointFailures, FuzzRegressions) {
   const fs::path dir = ernie::testing::source_dir() / "fuzz" / "checkpoint" / "regressions";
   int n = 0;
-  for (const auto& e : fs::directory_iterator(dir)) {
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    if (!e.is_regular_file()) continue;
     const std::string data = ernie::testing::read_file(e.path());
     const std::string msg = error_of([&] {
       if (data.rfind("PK", 0) == 0) parse_torch_zip(data.data(), data.size(), "r");

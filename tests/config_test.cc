@@ -402,6 +402,13 @@ TEST(Config, SyntaxErrorsGiveLineAndColumn) {
     EXPECT_NE(std::string(e.what()).find("config.json:1:9: syntax error"), std::string::npos) << e.what();
   }
   EXPECT_THROW(ernie::parse_config("[1, 2]"), ernie::ConfigError);
+  // A number beyond double (nlohmann's out_of_range, not a parse_error) is a ConfigError too.
+  try {
+    ernie::parse_config("{\"vocab_size\": 1e999}");
+    FAIL() << "expected ConfigError";
+  } catch (const ernie::ConfigError& e) {
+    EXPECT_STREQ(e.what(), "config.json: number overflow parsing '1e999'");
+  }
 }
 
 // ---- writing -----------------------------------------------------------------------------------
@@ -459,6 +466,18 @@ TEST(Config, LegacyKeysAreWrittenInCanonicalForm) {
     EXPECT_EQ(out["id2label"], json({{"0", "LABEL_0"}, {"1", "LABEL_1"}}));
     EXPECT_EQ(out["static_position_embeddings"], true);
     EXPECT_EQ(out["fuse"], true);  // a true training switch is kept either way
+  }
+}
+
+// Found by fuzz/config: the two default labels were always written, and labels without
+// architectures make a reader build a sequence classifier.
+TEST(Config, ABaseConfigWithoutArchitecturesIsWrittenAsABaseConfig) {
+  const ernie::Config c = ernie::parse_config_json({{"model_type", "ernie"}, {"vocab_size", 120}});
+  ASSERT_EQ(c.head(), ernie::Head::Base);
+  for (auto target : {ernie::ConfigSource::HuggingFace, ernie::ConfigSource::PaddleNLP}) {
+    const json out = ernie::config_to_json(c, target);
+    EXPECT_FALSE(out.contains("id2label")) << out;
+    EXPECT_EQ(ernie::parse_config_json(out).head(), ernie::Head::Base) << out;
   }
 }
 

@@ -264,6 +264,8 @@ TEST(ServeErrors, BadRequestsGetJsonErrorsAndTheServerKeepsServing) {
   expect_error(post(c, "/predict", "{\"inputs\": "), 400, "invalid_json");
   expect_error(post(c, "/predict", "not json"), 400, "invalid_json");
   expect_error(post(c, "/predict", ""), 400, "invalid_json");
+  // A number beyond double is nlohmann's out_of_range, not its parse_error (was a 500; fuzz/serve).
+  expect_error(post(c, "/predict", R"({"inputs": "a", "truncate": 1e999})"), 400, "invalid_json");
   expect_error(post(c, "/predict", "[1, 2]"), 422, "validation");
   expect_error(post(c, "/predict", R"({"text": "f5"})"), 422, "validation");
   expect_error(post(c, "/predict", R"({"inputs": 5})"), 422, "validation");

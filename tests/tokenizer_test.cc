@@ -1,5 +1,6 @@
 // Tokenizer edge cases that need no ../shared data: vocab formats, the BERT pipeline on odd
 // input, encoding (pairs, truncation, padding, offsets, batches), loading, and the CLI.
+#include <functional>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -265,6 +266,37 @@ TEST(Loading, TokenizerJsonAndFolder) {
   EXPECT_FALSE(Tokenizer::from_folder(d.path()).options().lowercase);
   std::filesystem::remove(d / "tokenizer_config.json");
   EXPECT_TRUE(Tokenizer::from_folder(d.path()).options().lowercase);
+}
+
+// A field of the wrong type is an ernie::Error naming the key (it was nlohmann's type_error, which
+// names neither file nor key); two tokens with one id would shift every later id.
+TEST(Loading, MalformedTokenizerJsonNamesTheKey) {
+  const auto base = [] {
+    return nlohmann::json::parse(R"({"model": {"type": "WordPiece", "vocab": {"[UNK]": 0, "[CLS]": 1, "[SEP]": 2, "a": 3}},
+                                    "normalizer": {"type": "BertNormalizer"}})");
+  };
+  ASSERT_EQ(Tokenizer::parse_tokenizer_json(base().dump()).encode("a").ids, (std::vector<int32_t>{1, 3, 2}));
+  const std::vector<std::pair<std::function<void(nlohmann::json&)>, std::string>> cases = {
+      {[](auto& j) { j["model"]["unk_token"] = 5; }, "t.json: model: \"unk_token\" must be a string"},
+      {[](auto& j) { j["model"]["type"] = 1; }, "t.json: model: \"type\" must be a string"},
+      {[](auto& j) { j["model"]["max_input_chars_per_word"] = -1; }, "t.json: model.max_input_chars_per_word must be a non-negative integer"},
+      {[](auto& j) { j["normalizer"]["lowercase"] = "yes"; }, "t.json: normalizer: \"lowercase\" must be true or false"},
+      {[](auto& j) { j["normalizer"] = "BertNormalizer"; }, "t.json: \"normalizer\" must be an object"},
+      {[](auto& j) { j["post_processor"] = {{"type", "BertProcessing"}, {"cls", {1, 2}}}; }, "t.json: post_processor.cls must be [token, id]"},
+      {[](auto& j) { j["padding"] = {{"pad_token", false}}; }, "t.json: padding: \"pad_token\" must be a string"},
+      {[](auto& j) { j["model"]["vocab"]["b"] = 3; }, "t.json: vocab id 3 is given to both 'a' and 'b'"},
+      {[](auto& j) { j = nlohmann::json::array(); }, "t.json: no \"model\" object"},
+  };
+  for (const auto& [mutate, message] : cases) {
+    nlohmann::json j = base();
+    mutate(j);
+    try {
+      Tokenizer::parse_tokenizer_json(j.dump(), "t.json");
+      ADD_FAILURE() << "accepted " << j;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.what(), message) << j;
+    }
+  }
 }
 
 TEST(VocabTrain, LearnsFrequentWords) {

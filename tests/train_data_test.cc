@@ -310,6 +310,7 @@ TEST(TrainDataJsonl, EveryErrorNamesFileAndLine) {
   EXPECT_EQ(truncated.find("[json.exception"), std::string::npos);
   const std::string bad_json = error_of(dir, "d.jsonl", "{\"text\": \"a\", \"label\": }\n");
   EXPECT_EQ(bad_json.rfind(f + ":1: bad JSON: parse error at line 1, column 24:", 0), 0u) << bad_json;
+  EXPECT_EQ(error_of(dir, "d.jsonl", "{\"text\": \"a\", \"label\": 1e999}\n"), f + ":1: bad JSON: number overflow parsing '1e999'");
   EXPECT_EQ(error_of(dir, "d.jsonl", "{\"text\":\"\xC3\",\"label\":\"x\"}\n"), f + ":1: invalid UTF-8 at byte 10 of the line");
   DataOptions pairs;
   pairs.text_b_field = "text_b";

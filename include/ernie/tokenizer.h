@@ -79,6 +79,8 @@ class Tokenizer {
   static Tokenizer from_vocab_file(const std::filesystem::path& vocab, TokenizerOptions options = {});
   // An HF tokenizer.json (WordPiece + BertNormalizer/BertPreTokenizer; other models are refused).
   static Tokenizer from_tokenizer_json(const std::filesystem::path& file);
+  // The same from the file's text; `name` is what error messages call it.
+  static Tokenizer parse_tokenizer_json(std::string_view text, const std::string& name = "tokenizer.json");
   // A model folder: tokenizer.json if present, else vocab.txt + tokenizer_config.json
   // (do_lower_case, strip_accents, tokenize_chinese_chars, special tokens) when present.
   static Tokenizer from_folder(const std::filesystem::path& dir);

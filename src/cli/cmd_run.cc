@@ -37,7 +37,7 @@ TensorFile inputs_from_json(const std::string& text) {
   nlohmann::json rows;
   try {
     rows = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {   // parse_error, or out_of_range for 1e999
     throw Error("--ids is not valid JSON: " + std::string(e.what()));
   }
   if (!rows.is_array() || rows.empty()) throw Error("--ids must be a non-empty JSON array of arrays of token ids");

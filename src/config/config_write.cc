@@ -23,7 +23,7 @@ bool written_by(Ecosystem eco, ConfigSource target) {
 bool always_written(const FieldSpec& f, const Config& c) {
   if (f.role != FieldRole::Honoured || f.eco != Ecosystem::Both) return false;
   const std::string k = f.key;
-  if (k == "model_type" || k == "id2label" || k == "label2id") return true;
+  if (k == "model_type") return true;
   if (f.type == FieldType::Int || f.type == FieldType::Float || f.type == FieldType::Activation) return true;
   return field_default(f, ConfigSource::HuggingFace, c.model_type) !=
          field_default(f, ConfigSource::PaddleNLP, c.model_type);
@@ -65,6 +65,12 @@ json config_to_json(const Config& c, ConfigSource target) {
     bool in_file = orig.contains(k);
     if (k == "classifier_dropout") in_file = in_file || orig.contains("dropout");
     if (k == "num_labels") continue;  // id2label/label2id carry it
+    // Labels only when the config has them: without architectures, labels make a reader build a
+    // classifier (Config::head), so writing the default two would turn a base model into one.
+    if (k == "id2label" || k == "label2id") {
+      if (c.labels_given || c.id2label != std::vector<std::string>{"LABEL_0", "LABEL_1"}) out[k] = value;
+      continue;
+    }
     if (k == "pruned_heads" || k == "is_decoder" || k == "add_cross_attention") {
       if (in_file) out[k] = orig[k];
       continue;

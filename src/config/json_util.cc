@@ -203,6 +203,9 @@ json parse_config_document(const std::string& text, const std::string& name) {
     doc = json::parse(text);
   } catch (const json::parse_error& e) {
     throw ConfigError({syntax_diagnostic(text, name, e)});
+  } catch (const json::out_of_range& e) {   // a number beyond double: "number overflow parsing '1e999'"
+    const std::string what = e.what();
+    throw ConfigError({{"", name + ": " + what.substr(what.find("] ") + 2)}});
   }
   if (!doc.is_object()) throw ConfigError({{"", name + ": a config must be a JSON object, got " + describe_json(doc)}});
   return doc;

@@ -38,7 +38,7 @@ class ShardedRows {
   int fd_ = -1;
   bool committed_ = false;
   uint64_t next_ = 0;                  // file offset of this rank's next row
-  int64_t width_ = 0, rows_left_ = 0;
+  int64_t width_ = 0;
 };
 
 // Text (JSON lines): rank 0 writes its own part straight into the temporary file, the others

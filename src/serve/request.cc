@@ -24,8 +24,9 @@ json parse_body(const std::string& body) {
   json j;
   try {
     j = json::parse(body);
-  } catch (const json::parse_error& e) {
-    // nlohmann's message: "[json.exception.parse_error.101] parse error at line 1, column 2: ..."
+  } catch (const json::exception& e) {
+    // nlohmann's message: "[json.exception.parse_error.101] parse error at line 1, column 2: ...",
+    // or out_of_range.406 for a number beyond double ("number overflow parsing '1e999'")
     std::string what = e.what();
     if (what.find("surrogate") != std::string::npos)   // "\ud800" alone: JSON, but not Unicode text
       throw ApiError(422, "tokenizer", "the request holds an unpaired UTF-16 surrogate escape (\\uD800-\\uDFFF)");

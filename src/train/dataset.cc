@@ -344,7 +344,7 @@ class Reader {
     nlohmann::json obj;
     try {
       obj = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {   // parse_error, or out_of_range for 1e999
       std::string what = e.what();
       const size_t p = what.find("] ");  // drop "[json.exception.parse_error.101] "
       if (p != std::string::npos) what.erase(0, p + 2);

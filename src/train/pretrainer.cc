@@ -187,17 +187,28 @@ void run_pretraining(const PretrainOptions& o, const std::function<void(const st
   std::optional<TensorFile> saved;
   json saved_meta;
   if (o.resume && fs::exists(state_path(o))) {
+    const std::string where = state_path(o).string();
     saved = read_safetensors(state_path(o));
-    saved_meta = json::parse(saved->metadata.at("state"), nullptr, false);
-    if (saved_meta.is_discarded()) throw Error(state_path(o).string() + ": its state metadata is not JSON");
+    const auto meta = saved->metadata.find("state");
+    if (meta != saved->metadata.end()) saved_meta = json::parse(meta->second, nullptr, false);
+    if (!saved_meta.is_object() || !saved_meta.contains("fingerprint") || !saved_meta.contains("step") ||
+        !saved_meta["step"].is_number_unsigned())
+      throw Error(where + ": not a pretraining state (its 'state' metadata must be JSON with fingerprint and step)");
+    for (const char* name : {"params", "adam_m", "adam_v"}) {
+      const auto t = saved->tensors.find(name);
+      if (t == saved->tensors.end() || t->second.dtype() != DType::F32)
+        throw Error(where + ": tensor " + name + " is missing or not F32");
+    }
   }
   // Counting tokenizes the whole corpus (with packing), so --resume reuses the count its checkpoint
   // was made with over the same corpus files and example options. A per-rank decision: a rank
   // whose copies differ counts again.
   const json counted_over = counting_key(o, tok);
   int64_t examples = -1;
-  if (saved && saved_meta.value("counted_over", json()) == counted_over && saved_meta.contains("fingerprint"))
-    examples = saved_meta["fingerprint"].value("examples", int64_t{-1});
+  if (saved && saved_meta.value("counted_over", json()) == counted_over) {
+    const json& f = saved_meta["fingerprint"];
+    if (f.is_object() && f.contains("examples") && f["examples"].is_number_integer()) examples = f["examples"].get<int64_t>();
+  }
   if (examples >= 0)
     log("pretrain: the checkpoint's count of the same corpus files is reused");
   else

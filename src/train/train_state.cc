@@ -65,10 +65,18 @@ int64_t load_state(const TrainOptions& o, TrainableModel& model, AdamW& opt, His
   const TensorFile tf = read_safetensors(file);
   auto meta = tf.metadata.find("state");
   if (meta == tf.metadata.end()) throw Error(file.string() + ": not a trainer state (no 'state' metadata)");
-  const json state = json::parse(meta->second);
-  if (state.at("fingerprint") != fp)
-    throw Error("--resume: " + file.string() + " was written by a run with other settings or data (saved " +
-                state.at("fingerprint").dump() + ", now " + fp.dump() + ")");
+  History saved;
+  int64_t step = 0;
+  try {
+    const json state = json::parse(meta->second);
+    if (state.at("fingerprint") != fp)
+      throw Error("--resume: " + file.string() + " was written by a run with other settings or data (saved " +
+                  state.at("fingerprint").dump() + ", now " + fp.dump() + ")");
+    saved = history_from(state.at("history"));
+    step = state.at("step").get<int64_t>();
+  } catch (const json::exception& e) {
+    throw Error(file.string() + ": the trainer state's metadata is malformed (" + e.what() + ")");
+  }
   const int64_t total = model.parameter_storage().numel();
   // dst = elements [begin, begin + dst.numel()) of the saved tensor (moments: this rank's slice).
   auto restore = [&](const char* name, Tensor& dst, int64_t begin) {
@@ -80,8 +88,7 @@ int64_t load_state(const TrainOptions& o, TrainableModel& model, AdamW& opt, His
   restore("parameters", model.parameter_storage(), 0);
   restore("adamw.exp_avg", opt.first_moment(), opt.shard().begin);
   restore("adamw.exp_avg_sq", opt.second_moment(), opt.shard().begin);
-  h = history_from(state.at("history"));
-  const int64_t step = state.at("step").get<int64_t>();
+  h = std::move(saved);
   opt.set_steps(step);
   return step;
 }

@@ -1,11 +1,11 @@
 // libFuzzer target: arbitrary bytes through the whole tokenizer (both UTF-8 error modes, every
 // normalizer mode, pairs with truncation and padding, offsets) and through the vocab parser.
-// Build and run: fuzz/tokenizer/run.sh [SECONDS]
+// Build and run: make fuzz-build, then build-fuzz/bin/fuzz_tokenizer (see docs/TOKENIZER.md).
 #include <cstdint>
-#include <cstdlib>
 #include <string>
 #include <string_view>
 
+#include "check.h"
 #include "ernie/error.h"
 #include "ernie/tokenizer.h"
 
@@ -18,15 +18,11 @@ const ernie::Vocab& vocab() {
   return v;
 }
 
-void check(bool ok) {
-  if (!ok) std::abort();
-}
-
 void check_offsets(const ernie::Encoding& e, size_t len_a, size_t len_b) {
   for (size_t i = 0; i < e.size(); ++i) {
     const auto [b, en] = e.offsets[i];
-    check(b <= en);
-    if (e.sequence_ids[i] >= 0) check(en <= (e.sequence_ids[i] == 0 ? len_a : len_b));
+    FUZZ_CHECK(b <= en);
+    if (e.sequence_ids[i] >= 0) FUZZ_CHECK(en <= (e.sequence_ids[i] == 0 ? len_a : len_b));
   }
 }
 
@@ -55,12 +51,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (tab == std::string_view::npos) {
       const ernie::Encoding e = tok.encode(text, eo);
       check_offsets(e, text.size(), 0);
-      check(e.char_offsets(text).size() == e.size());
+      FUZZ_CHECK(e.char_offsets(text).size() == e.size());
     } else {
       const auto a = text.substr(0, tab), b = text.substr(tab + 1);
       const ernie::Encoding e = tok.encode_pair(a, b, eo);
       check_offsets(e, a.size(), b.size());
-      check(e.char_offsets(a, b).size() == e.size());
+      FUZZ_CHECK(e.char_offsets(a, b).size() == e.size());
     }
   } catch (const ernie::Error&) {
     // invalid UTF-8 (strict) or a truncation that cannot be met: reported, not a crash
