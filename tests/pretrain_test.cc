@@ -58,6 +58,27 @@ void expect_same_weights(const fs::path& a, const fs::path& b) {
   }
 }
 
+// A damaged state file (metadata or tensors) is refused with one line naming it.
+TEST(Pretrain, ResumeRefusesADamagedState) {
+  PretrainSetup s;
+  const fs::path b = s.tmp.path() / "b";
+  ASSERT_EQ(run_cli(s.args(b, "--epochs 2 --stop-at-step 4")).status, 0);
+  const fs::path file = b / "pretrain_state.safetensors";
+  const ernie::TensorFile good = ernie::read_safetensors(file);
+  nlohmann::json state = nlohmann::json::parse(good.metadata.at("state"));
+  state["step"] = "4";
+  ernie::write_safetensors(file, good.tensors, {{"state", state.dump()}});
+  auto r = run_cli(s.args(b, "--epochs 2 --resume"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find(file.string() + ": not a pretraining state"), std::string::npos) << r.err;
+  auto tensors = good.tensors;
+  tensors.erase("adam_v");
+  ernie::write_safetensors(file, tensors, good.metadata);
+  r = run_cli(s.args(b, "--epochs 2 --resume"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find(file.string() + ": tensor adam_v is missing or not F32"), std::string::npos) << r.err;
+}
+
 TEST(Pretrain, ResumedMidEpochEqualsUninterrupted) {
   PretrainSetup s;
   const fs::path a = s.tmp.path() / "a", b = s.tmp.path() / "b";

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <cstring>
@@ -139,6 +140,23 @@ void expect_stop_and_resume_match(const C& c, int epochs, int max_steps) {
 
 TEST(TrainCli, ResumeAfterStopMatchesUninterrupted) {
   expect_stop_and_resume_match(Corpus(), 3, 20);   // mid-epoch 2
+}
+
+// A checkpoint whose state metadata was damaged (or written by hand) is refused with one line
+// naming the file, not nlohmann's bare type_error.
+TEST(TrainCli, ResumeRefusesDamagedStateMetadata) {
+  const Corpus c;
+  const fs::path out = c.dir / "damaged";
+  ASSERT_EQ(run_cli(c.args(out, "--epochs 1 --max-steps 4 --save-steps 4")).status, 0);
+  const fs::path file = out / "checkpoint" / "trainer_state.safetensors";
+  TensorFile tf = read_safetensors(file);
+  nlohmann::json state = nlohmann::json::parse(tf.metadata.at("state"));
+  state["history"] = 5;   // same fingerprint, so the run gets past the settings check
+  write_safetensors(file, tf.tensors, {{"state", state.dump()}});
+  const auto r = run_cli(c.args(out, "--epochs 1 --resume"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find(file.string() + ": the trainer state's metadata is malformed ("), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
 }
 
 // SIGKILL at an arbitrary moment: the last checkpoint is intact and --resume converges to the
