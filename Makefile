@@ -42,7 +42,7 @@ fuzz-smoke: fuzz-build
 	@for t in $(FUZZ_TARGETS); do \
 	  work=$$(mktemp -d); \
 	  regressions=$$(find fuzz/*/regressions/$$t -type f 2>/dev/null); \
-	  if [ -n "$$regressions" ] && ! $(FUZZ_BUILD)/bin/$$t $$regressions >$$work.log 2>&1; then \
+	  if [ -n "$$regressions" ] && ! $(FUZZ_BUILD)/bin/$$t -timeout=10 $$regressions >$$work.log 2>&1; then \
 	    cat $$work.log; rm -rf $$work $$work.log; exit 1; \
 	  fi; \
 	  if ! $(FUZZ_BUILD)/bin/$$t -max_total_time=15 -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \

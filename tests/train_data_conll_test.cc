@@ -36,7 +36,7 @@ TEST(TrainDataConll, WordTagAndConll2003LayoutsDocstartBlankRunsCrlf) {
   LabelSet labels;
   const Dataset d = read_dataset(dir / "train.bio", conll_options(), labels, true);
   // Derived tags: "O" first, then the others sorted by bytes.
-  EXPECT_EQ(labels.names, (Strs{"O", "B-LOC", "B-PER", "I-PER"}));
+  EXPECT_EQ(labels.names(), (Strs{"O", "B-LOC", "B-PER", "I-PER"}));
   EXPECT_FALSE(labels.fixed);
   ASSERT_EQ(d.examples.size(), 2u);
   EXPECT_EQ(d.examples[0].words, (Strs{"John", "Smith", "lives"}));   // no BOM, no '\r'
@@ -74,7 +74,7 @@ TEST(TrainDataConll, TagsAreNamesAndOIsFirstOnlyInADerivedSet) {
   write_file(dir / "t.conll", "a 10\nb 9\nc 2\n");
   LabelSet labels;
   const Dataset d = read_dataset(dir / "t.conll", conll_options(), labels, true);
-  EXPECT_EQ(labels.names, (Strs{"10", "2", "9"}));
+  EXPECT_EQ(labels.names(), (Strs{"10", "2", "9"}));
   EXPECT_EQ(d.examples[0].tags, (Ints{0, 2, 1}));
   // A fixed set (--labels) keeps its order, is never extended, and "1" is not an index into it.
   LabelSet fixed = LabelSet::from_names({"B-X", "O"});
@@ -87,7 +87,7 @@ TEST(TrainDataConll, TagsAreNamesAndOIsFirstOnlyInADerivedSet) {
   LabelSet grown = LabelSet::from_names({"B-X"});
   grown.fixed = false;
   read_dataset(dir / "f.conll", conll_options(), grown, true);
-  EXPECT_EQ(grown.names, (Strs{"B-X", "1", "O"}));
+  EXPECT_EQ(grown.names(), (Strs{"B-X", "1", "O"}));
 }
 
 TEST(TrainDataConll, EveryErrorNamesFileAndLine) {
@@ -137,7 +137,7 @@ TEST(TrainDataConll, SkipBadRowsDropsTheWholeSentence) {
   EXPECT_EQ(d.skipped_reasons,
             (Strs{f + ":5: expected a word and its tag separated by blanks, got one column",
                   f + ":12: invalid UTF-8 at byte 2 of the line"}));
-  EXPECT_EQ(labels.names, (Strs{"O", "B-X"}));   // tags of skipped sentences do not count
+  EXPECT_EQ(labels.names(), (Strs{"O", "B-X"}));   // tags of skipped sentences do not count
 
   const std::string g = (dir / "bad.conll").string();
   EXPECT_EQ(error_of(dir, "bad.conll", "a O\nb\n\nc\n", conll_options(true)),

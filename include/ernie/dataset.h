@@ -78,7 +78,8 @@ struct Example {
 //    into the names (so `text<TAB>3` with class.txt works); anything else is an unknown label.
 //  * derived from the training file (an empty, not fixed set passed to read_dataset with
 //    may_add_labels = true): if every label value in the file is a non-negative integer, the names
-//    are "0".."max" (index = the integer); otherwise the sorted (byte order) unique values.
+//    are "0".."max" (index = the integer; max below kMaxIndexedClasses, else an error naming the
+//    line: one stray number would make that many classes); otherwise the sorted (byte order) unique values.
 //    A second training file read into the same set appends its unseen names (integers: extends
 //    "0".."max"), never renumbering existing ones.
 //    CoNLL tags are always names: sorted (byte order), except that "O" comes first when present
@@ -86,7 +87,6 @@ struct Example {
 //  * not fixed, may_add_labels = false (the eval set after the training set): values are looked
 //    up as names only; an unknown value is an error naming it.
 struct LabelSet {
-  std::vector<std::string> names;
   bool fixed = false;
 
   static LabelSet from_names(std::vector<std::string> names);  // fixed; throws on empty/duplicate
@@ -94,13 +94,17 @@ struct LabelSet {
   // line in the middle or a duplicate name is an error `FILE:LINE: ...`.
   static LabelSet from_file(const std::filesystem::path& file);
 
-  int32_t size() const { return static_cast<int32_t>(names.size()); }
-  bool empty() const { return names.empty(); }
+  const std::vector<std::string>& names() const { return names_; }
+  int32_t size() const { return static_cast<int32_t>(names_.size()); }
+  bool empty() const { return names_.empty(); }
   int32_t index_of(std::string_view name) const;  // exact name, -1 when absent
   int32_t add(const std::string& name);            // returns the index (existing or new)
 
  private:
-  std::unordered_map<std::string, int32_t> index_;  // a cache of `names` (checked on use)
+  // Only add() writes them, so that a lookup is one hash probe: deriving labels from a file with
+  // many distinct values was quadratic while `names` was public and the map only a checked cache.
+  std::vector<std::string> names_;
+  std::unordered_map<std::string, int32_t> index_;
 };
 
 struct DataOptions {
@@ -114,6 +118,7 @@ struct DataOptions {
 };
 
 inline constexpr size_t kMaxSkippedReasons = 20;
+inline constexpr int64_t kMaxIndexedClasses = 65536;   // integer labels without --labels: 0..65535
 
 struct Dataset {
   std::vector<Example> examples;     // in file order

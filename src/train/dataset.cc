@@ -151,10 +151,10 @@ const char* json_type(const nlohmann::json& v) {
 
 std::string list_names(const LabelSet& labels) {
   std::string s;
-  const size_t shown = std::min<size_t>(labels.names.size(), 12);
-  for (size_t i = 0; i < shown; ++i) s += (i ? ", " : "") + labels.names[i];
-  if (labels.names.size() > shown) s += ", ... (" + std::to_string(labels.names.size()) + " in all)";
-  if (labels.names.empty()) s = "none";
+  const size_t shown = std::min<size_t>(labels.names().size(), 12);
+  for (size_t i = 0; i < shown; ++i) s += (i ? ", " : "") + labels.names()[i];
+  if (labels.names().size() > shown) s += ", ... (" + std::to_string(labels.names().size()) + " in all)";
+  if (labels.names().empty()) s = "none";
   return s;
 }
 
@@ -431,7 +431,7 @@ class Reader {
     } else if (o_.task == TaskType::SingleLabel) {
       r.ex.label = label_index(r.values.at(0), r.ex.line);
     } else if (o_.task == TaskType::MultiLabel) {
-      r.ex.targets.assign(labels_.names.size(), 0.0f);
+      r.ex.targets.assign(labels_.names().size(), 0.0f);
       for (const std::string& v : r.values) r.ex.targets[label_index(v, r.ex.line)] = 1.0f;
     }
     return std::move(r.ex);
@@ -440,15 +440,15 @@ class Reader {
   // Derivation from the training file (see LabelSet in the header).
   void extend_labels(std::vector<RawRow>& rows) {
     bool all_int = true;
-    int64_t max_int = -1;
+    int64_t max_int = -1, max_line = 0;
     for (const RawRow& r : rows)
       for (const std::string& v : r.values) {
         int64_t k;
         if (!parse_index(v, k)) all_int = false;
-        else max_int = std::max(max_int, k);
+        else if (k > max_int) max_int = k, max_line = r.ex.line;
       }
     bool numbered = true;  // existing names are exactly "0".."n-1"
-    for (int32_t i = 0; i < labels_.size(); ++i) numbered = numbered && labels_.names[i] == std::to_string(i);
+    for (int32_t i = 0; i < labels_.size(); ++i) numbered = numbered && labels_.names()[i] == std::to_string(i);
     if (all_int && numbered && o_.task != TaskType::TokenClassification) {
       for (RawRow& r : rows)
         for (std::string& v : r.values) {
@@ -456,6 +456,11 @@ class Reader {
           parse_index(v, k);
           v = std::to_string(k);  // "007" -> "7"
         }
+      // An integer label is a class index: one stray large number would make that many classes.
+      if (max_int >= kMaxIndexedClasses)
+        throw Error(line_prefix(max_line) + "label " + std::to_string(max_int) + " would make " +
+                    std::to_string(max_int + 1) + " classes (integer labels are class indices 0.." +
+                    std::to_string(kMaxIndexedClasses - 1) + "); name the classes with --labels");
       for (int64_t i = labels_.size(); i <= max_int; ++i) labels_.add(std::to_string(i));
       return;
     }
@@ -486,22 +491,14 @@ class Reader {
 // LabelSet
 
 int32_t LabelSet::index_of(std::string_view name) const {
-  // The map is only a cache: `names` is public and may have been edited, so a hit is checked and
-  // a miss falls back to a scan.
   const auto it = index_.find(std::string(name));
-  if (it != index_.end() && static_cast<size_t>(it->second) < names.size() && names[it->second] == name)
-    return it->second;
-  for (size_t i = 0; i < names.size(); ++i)
-    if (names[i] == name) return static_cast<int32_t>(i);
-  return -1;
+  return it == index_.end() ? -1 : it->second;
 }
 
 int32_t LabelSet::add(const std::string& name) {
-  const int32_t i = index_of(name);
-  if (i >= 0) return i;
-  names.push_back(name);
-  index_[name] = static_cast<int32_t>(names.size() - 1);
-  return static_cast<int32_t>(names.size() - 1);
+  const auto [it, fresh] = index_.emplace(name, static_cast<int32_t>(names_.size()));
+  if (fresh) names_.push_back(name);
+  return it->second;
 }
 
 LabelSet LabelSet::from_names(std::vector<std::string> names) {

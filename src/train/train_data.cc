@@ -44,7 +44,7 @@ Config classifier_config(Config cfg, const LabelSet& labels, TaskType task, int6
   if (task == TaskType::Regression)
     for (int64_t i = 0; i < regression_outputs; ++i) cfg.id2label.push_back("LABEL_" + std::to_string(i));
   else
-    cfg.id2label = labels.names;
+    cfg.id2label = labels.names();
   cfg.labels_given = true;
   // The file's own label keys describe the old head: the labels above replace them.
   for (const char* key : {"id2label", "label2id", "num_labels", "num_classes"}) cfg.original.erase(key);

@@ -119,7 +119,7 @@ void run_training(const TrainOptions& o, const std::function<void(const std::str
   if (o.labels_file.empty() && !o.init_from.empty() && base.labels_given &&
       base.head() == head_of(task) && task != TaskType::Regression) {
     LabelSet old = LabelSet::from_names(base.id2label);
-    if (std::all_of(labels.names.begin(), labels.names.end(), [&](const std::string& n) { return old.index_of(n) >= 0; })) {
+    if (std::all_of(labels.names().begin(), labels.names().end(), [&](const std::string& n) { return old.index_of(n) >= 0; })) {
       labels = std::move(old);
       train_data = read_dataset(o.train_file, dopt, labels, /*may_add_labels=*/false);
     }
