@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 .PHONY: deps build test demo clean python fuzz-build fuzz-smoke fuzz
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 600
-FUZZ_TARGETS = fuzz_safetensors fuzz_pickle fuzz_torch_zip fuzz_config fuzz_tokenizer fuzz_tokenizer_json fuzz_dataset fuzz_serve
+FUZZ_TARGETS = fuzz_safetensors fuzz_pickle fuzz_torch_zip fuzz_config fuzz_tokenizer fuzz_tokenizer_json fuzz_dataset fuzz_masking fuzz_serve
 # Each target's seeds are in fuzz/<area>/corpus/<target>/.
 
 deps:
