@@ -79,7 +79,8 @@ struct Example {
 //  * derived from the training file (an empty, not fixed set passed to read_dataset with
 //    may_add_labels = true): if every label value in the file is a non-negative integer, the names
 //    are "0".."max" (index = the integer; max below kMaxIndexedClasses, else an error naming the
-//    line: one stray number would make that many classes); otherwise the sorted (byte order) unique values.
+//    line: one stray number would make that many classes); otherwise the sorted (byte order)
+//    unique values.
 //    A second training file read into the same set appends its unseen names (integers: extends
 //    "0".."max"), never renumbering existing ones.
 //    CoNLL tags are always names: sorted (byte order), except that "O" comes first when present
