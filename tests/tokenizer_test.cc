@@ -1,9 +1,9 @@
 // Tokenizer edge cases that need no ../shared data: vocab formats, the BERT pipeline on odd
 // input, encoding (pairs, truncation, padding, offsets, batches), loading, and the CLI.
-#include <functional>
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
