@@ -1,12 +1,17 @@
 // libFuzzer target: a config document (transformers' or PaddleNLP's ERNIE/BERT/RoBERTa, or the BART
-// family) through parsing, validation, the explanation and the write-back in both spellings.
+// family) through parsing, validation, the explanation, `config doctor` (with and without an
+// AttributeError to explain) and the write-back in both spellings.
 // Bad documents must end in ConfigError or ernie::Error; anything else escaping is a finding,
 // and so is a written config that reads back as a different model.
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <cstdint>
 #include <string>
 
 #include "check.h"
 #include "ernie/config.h"
+#include "ernie/doctor.h"
 #include "ernie/error.h"
 #include "ernie/explain.h"
 #include "ernie/seq2seq_config.h"
@@ -80,6 +85,21 @@ void seq2seq_paths(const std::string& text, uint8_t mode) {
   }
 }
 
+// `ernie config doctor` reads a file: the document goes through one in-memory file.
+void doctor_paths(const std::string& text, uint8_t mode) {
+  static const int fd = memfd_create("fuzz_config", 0);
+  if (fd < 0 || ftruncate(fd, 0) != 0 ||
+      pwrite(fd, text.data(), text.size(), 0) != static_cast<ssize_t>(text.size()))
+    return;
+  const char* attrs[] = {"", "static_position_embeddings", "vocab_size",
+                         "AttributeError: 'BartConfig' object has no attribute 'normalize_before'"};
+  try {
+    (void)ernie::doctor_config("/proc/self/fd/" + std::to_string(fd), attrs[(mode >> 5) & 3], (mode & 8) ? "zh" : "en");
+  } catch (const ernie::ConfigError&) {
+  } catch (const ernie::Error&) {
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -87,5 +107,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data + 1), size - 1);
   config_paths(text, data[0]);
   seq2seq_paths(text, data[0]);
+  if (data[0] & 16) doctor_paths(text, data[0]);
   return 0;
 }
