@@ -112,7 +112,6 @@ std::vector<RerankHit> rerank(const Engine& e, const std::string& query, const s
 
 enum class Aggregation { None, Simple, First, Average, Max };
 Aggregation parse_aggregation(const std::string& name);   // none|simple|first|average|max
-const char* aggregation_name(Aggregation a);
 
 struct Entity {
   std::string entity;    // the label (aggregation none) or the group without its B-/I- prefix

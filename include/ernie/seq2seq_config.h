@@ -22,7 +22,6 @@ const char* to_string(Seq2SeqType t);        // model_type: "bart", ..., "blende
 const char* config_class(Seq2SeqType t);     // "BartConfig", ..., "BlenderbotSmallConfig"
 const char* generation_class(Seq2SeqType t); // "BartForConditionalGeneration", "MarianMTModel", ...
 bool seq2seq_type_from_string(const std::string& model_type, Seq2SeqType* out);
-std::vector<Seq2SeqType> all_seq2seq_types();
 // The family a document belongs to: its model_type, or (without one) the prefix of
 // architectures[0] ("MarianMTModel", "BartForConditionalGeneration"). nullopt for other models.
 std::optional<Seq2SeqType> seq2seq_type_of(const nlohmann::json& doc);

@@ -65,12 +65,6 @@ bool seq2seq_type_from_string(const std::string& model_type, Seq2SeqType* out) {
   return false;
 }
 
-std::vector<Seq2SeqType> all_seq2seq_types() {
-  std::vector<Seq2SeqType> v;
-  for (const auto& n : kTypes) v.push_back(n.type);
-  return v;
-}
-
 std::optional<Seq2SeqType> seq2seq_type_of(const json& doc) {
   if (!doc.is_object()) return std::nullopt;
   Seq2SeqType t;

@@ -19,17 +19,6 @@ Aggregation parse_aggregation(const std::string& name) {
   throw Error("aggregation_strategy must be none, simple, first, average or max, not '" + name + "'");
 }
 
-const char* aggregation_name(Aggregation a) {
-  switch (a) {
-    case Aggregation::None: return "none";
-    case Aggregation::Simple: return "simple";
-    case Aggregation::First: return "first";
-    case Aggregation::Average: return "average";
-    case Aggregation::Max: return "max";
-  }
-  return "?";
-}
-
 namespace {
 
 size_t code_points(std::string_view s) {

@@ -21,14 +21,13 @@ float quantize_row_s8(const float* x, int64_t K, int levels, int8_t* q);
 // y[N] (=|+=) (acc - comp) * sx * wscale + bias, then relu if asked.
 void dequant_row(const int32_t* acc, const int32_t* comp, const float* wscale, float sx, const float* bias, float* y,
                  int64_t N, bool relu, bool accumulate);
-// y[n] = act(acc + bias), or y += acc + bias with accumulate (act must then be Linear); bias may
-// be null. The activations are vectorized with the same formulas as oneDNN's eltwise post-ops
-// (erf by Abramowitz-Stegun 7.1.26, |error| < 1.5e-7; tanh and exp from Highway's math library).
-void bias_act_row(const float* acc, const float* bias, float* y, int64_t n, Activation act, bool accumulate);
-// The same over a block: y[r * ldy + j] = act(acc[r * lda + j] + bias[j]) (or +=) for r < rows, j < n.
+// y[r * ldy + j] = act(acc[r * lda + j] + bias[j]) for r < rows, j < n, or y += acc + bias with
+// accumulate (act must then be Linear); bias may be null. The activations are vectorized with the
+// same formulas as oneDNN's eltwise post-ops (erf by Abramowitz-Stegun 7.1.26, |error| < 1.5e-7;
+// tanh and exp from Highway's math library).
 void bias_act_block(const float* acc, int64_t lda, const float* bias, float* y, int64_t ldy, int64_t rows, int64_t n,
                     Activation act, bool accumulate);
-// x[n] = act(x) in place, vectorized as bias_act_row.
+// x[n] = act(x) in place, vectorized as bias_act_block.
 void activate_row(float* x, int64_t n, Activation act);
 // Round-to-nearest-even fp32 -> bf16 (raw bits).
 void to_bf16_row(const float* x, uint16_t* y, int64_t n);

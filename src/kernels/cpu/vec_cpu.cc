@@ -254,11 +254,7 @@ void BiasActBlock(const float* acc, int64_t lda, const float* bias, float* y, in
   }
 }
 
-void BiasActRow(const float* acc, const float* bias, float* y, int64_t n, Activation act, bool accumulate) {
-  BiasActBlock(acc, n, bias, y, n, 1, n, act, accumulate);
-}
-
-void ActivateRow(float* x, int64_t n, Activation act) { BiasActRow(x, nullptr, x, n, act, false); }
+void ActivateRow(float* x, int64_t n, Activation act) { BiasActBlock(x, n, nullptr, x, n, 1, n, act, false); }
 
 // fp32 -> bf16 with round to nearest even, as integer arithmetic on the bits (the scalar tail the same).
 inline uint32_t RoundedBf16Bits(uint32_t u) { return (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u; }
@@ -325,7 +321,6 @@ HWY_EXPORT(SoftmaxRow);
 HWY_EXPORT(QuantizeRowU8);
 HWY_EXPORT(DequantRow);
 HWY_EXPORT(QuantizeRowS8);
-HWY_EXPORT(BiasActRow);
 HWY_EXPORT(BiasActBlock);
 HWY_EXPORT(ActivateRow);
 HWY_EXPORT(ToBf16Row);
@@ -346,9 +341,6 @@ float quantize_row_s8(const float* x, int64_t K, int levels, int8_t* q) {
 void dequant_row(const int32_t* acc, const int32_t* comp, const float* ws, float sx, const float* bias, float* y,
                  int64_t N, bool relu, bool accumulate) {
   HWY_DYNAMIC_DISPATCH(DequantRow)(acc, comp, ws, sx, bias, y, N, relu, accumulate);
-}
-void bias_act_row(const float* acc, const float* bias, float* y, int64_t n, Activation act, bool accumulate) {
-  HWY_DYNAMIC_DISPATCH(BiasActRow)(acc, bias, y, n, act, accumulate);
 }
 void bias_act_block(const float* acc, int64_t lda, const float* bias, float* y, int64_t ldy, int64_t rows, int64_t n,
                     Activation act, bool accumulate) {
