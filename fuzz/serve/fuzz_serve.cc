@@ -1,6 +1,6 @@
 // libFuzzer target: request bodies through `ernie serve`'s POST routes, over HTTP to servers
-// running in this process (one small model per task head). The first byte picks the server and
-// the route, the rest is the body. Every answer must be JSON, and a request may be refused
+// running in this process (one small model per task head in f32, and the classifier and base
+// model again in int8 and bf16). The first byte picks the server and the route, the rest is the body. Every answer must be JSON, and a request may be refused
 // (4xx) but never break the server (no answer) or be answered 500: that is a finding.
 #include <httplib.h>
 #include <unistd.h>
@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "ernie/config.h"
@@ -38,7 +39,8 @@ fs::path g_dir;
 
 void remove_dir() { std::filesystem::remove_all(g_dir); }
 
-// A tiny model of each head, sharing one vocabulary of English words, pieces and CJK characters.
+// A tiny model of each head, sharing one vocabulary of English words, pieces and CJK characters;
+// servers 0-4 serve them in f32, 5 the classifier in int8, 6 the base model in bf16.
 std::vector<Running>& servers() {
   static std::vector<Running>* all = [] {
     char tmpl[] = "/tmp/ernie-fuzz-serve-XXXXXX";
@@ -48,8 +50,12 @@ std::vector<Running>& servers() {
     std::ofstream(g_dir / "vocab.txt") << "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nthe\nmodel\nis\nparis\nwhere\n"
                                           "##s\n##ing\n,\n.\n?\n中\n国\n人\n北\n京\n";
     auto* out = new std::vector<Running>;
-    for (const ernie::Head head : {ernie::Head::SequenceClassification, ernie::Head::QuestionAnswering,
-                                   ernie::Head::TokenClassification, ernie::Head::MaskedLM, ernie::Head::Base}) {
+    const std::pair<ernie::Head, const char*> served[] = {
+        {ernie::Head::SequenceClassification, "f32"}, {ernie::Head::QuestionAnswering, "f32"},
+        {ernie::Head::TokenClassification, "f32"},    {ernie::Head::MaskedLM, "f32"},
+        {ernie::Head::Base, "f32"},                   {ernie::Head::SequenceClassification, "int8"},
+        {ernie::Head::Base, "bf16"}};
+    for (const auto& [head, dtype] : served) {
       ernie::Config cfg;
       cfg.vocab_size = 20;
       cfg.hidden_size = 16;
@@ -61,9 +67,10 @@ std::vector<Running>& servers() {
       cfg.id2label = {"neg", "pos", "mid"};
       cfg.labels_given = true;
       const fs::path dir = g_dir / ernie::to_string(head);
-      ernie::init_model_folder(cfg, dir, 7, ernie::InitStyle::HuggingFace, g_dir / "vocab.txt");
+      if (!fs::exists(dir)) ernie::init_model_folder(cfg, dir, 7, ernie::InitStyle::HuggingFace, g_dir / "vocab.txt");
       ernie::ServeOptions o;
       o.model_dir = dir.string();
+      o.dtype = dtype;
       o.port = 0;
       o.threads = 1;
       o.http_threads = 2;
