@@ -31,11 +31,15 @@ inline py::array to_numpy(const Tensor& t) {
 inline py::array_t<int64_t> new_i64(std::vector<py::ssize_t> shape) { return py::array_t<int64_t>(shape); }
 
 // JSON <-> Python through the json module: exact for every JSON value, and configs are small.
+// allow_nan=False: Python writes nan and inf as NaN/Infinity, which are not JSON; its ValueError
+// ("Out of range float values are not JSON compliant") says so where nlohmann's parse error would
+// point at a literal the user never wrote.
 inline py::object json_to_py(const nlohmann::json& j) {
   return py::module_::import("json").attr("loads")(j.dump());
 }
 inline nlohmann::json py_to_json(const py::handle& o) {
-  return nlohmann::json::parse(py::module_::import("json").attr("dumps")(o).cast<std::string>());
+  return nlohmann::json::parse(
+      py::module_::import("json").attr("dumps")(o, py::arg("allow_nan") = false).cast<std::string>());
 }
 
 // A path argument: str or os.PathLike.

@@ -62,6 +62,9 @@ def test_load_errors(tmp_path):
         ernie.Config.from_file(tmp_path / "config.json")
     with pytest.raises(ernie.ErnieError):
         ernie.Config.from_file(tmp_path / "nothing.json")
+    # nan and inf are not JSON: Python's own error, not a parse error at "NaN" (which was ErnieError).
+    with pytest.raises(ValueError, match="Out of range float values are not JSON compliant"):
+        ernie.Config.from_dict({"model_type": "ernie", "layer_norm_eps": float("nan")})
     cfg = ernie.Config.from_file(CASE)
     with pytest.raises(KeyError):
         cfg["hiden_size"]
