@@ -151,6 +151,11 @@ nlohmann::json config_to_json(const Config& cfg, ConfigSource target = ConfigSou
 void save_config(const Config& cfg, const std::filesystem::path& file,
                  ConfigSource target = ConfigSource::HuggingFace);  // atomic write
 
+// transformers' names for unnamed labels, "LABEL_0" .. "LABEL_{n-1}"; a config without labels has
+// kDefaultNumLabels of them (transformers' and PaddleNLP's num_labels default).
+inline constexpr int64_t kDefaultNumLabels = 2;
+std::vector<std::string> numbered_labels(int64_t n);
+
 // Semantic checks on an already-parsed config (parse_config runs these too).
 std::vector<ConfigDiagnostic> validate_config(const Config& cfg);
 

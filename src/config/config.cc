@@ -124,8 +124,9 @@ void apply_defaults(Config& c) {
         },
         f.member);
   }
-  c.id2label = {"LABEL_0", "LABEL_1"};  // transformers' and PaddleNLP's num_labels default: 2
+  c.id2label = numbered_labels(kDefaultNumLabels);
 }
+
 
 // One key stored straight in a Config member; the type was already checked.
 void read_member(Config& c, const FieldSpec& f, const json& v, Diags& d) {
@@ -282,8 +283,7 @@ void read_labels(Config& c, const json& flat, Diags& d) {
       d.error(count_key, count_key + " (" + num(count) + ") does not match " + names_key + ", which has " +
                              num(c.num_labels()) + " labels");
   } else if (have_count) {
-    c.id2label.clear();
-    for (int64_t i = 0; i < count; ++i) c.id2label.push_back("LABEL_" + std::to_string(i));
+    c.id2label = numbered_labels(count);
   }
 }
 
@@ -347,6 +347,12 @@ bool both_given(const json& doc, const char* a, const char* b) { return get(doc,
 }  // namespace
 
 // ---- Config ------------------------------------------------------------------------------------
+
+std::vector<std::string> numbered_labels(int64_t n) {
+  std::vector<std::string> names;
+  for (int64_t i = 0; i < n; ++i) names.push_back("LABEL_" + std::to_string(i));
+  return names;
+}
 
 Head Config::head() const {
   Head h = Head::Base;

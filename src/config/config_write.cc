@@ -68,7 +68,7 @@ json config_to_json(const Config& c, ConfigSource target) {
     // Labels only when the config has them: without architectures, labels make a reader build a
     // classifier (Config::head), so writing the default two would turn a base model into one.
     if (k == "id2label" || k == "label2id") {
-      if (c.labels_given || c.id2label != std::vector<std::string>{"LABEL_0", "LABEL_1"}) out[k] = value;
+      if (c.labels_given || c.id2label != numbered_labels(kDefaultNumLabels)) out[k] = value;
       continue;
     }
     if (k == "pruned_heads" || k == "is_decoder" || k == "add_cross_attention") {

@@ -85,7 +85,7 @@ Config pretraining_config(Config cfg, const PretrainOptions& o) {
   if (o.nsp && o.sop) throw Error("--nsp and --sop are exclusive");
   if (sentence && cfg.model_type == ModelType::Roberta) throw Error("RoBERTa has no pre-training head: drop --nsp/--sop");
   cfg.architectures = {std::string(class_prefix(cfg.model_type)) + (sentence ? "ForPreTraining" : "ForMaskedLM")};
-  cfg.id2label = {"LABEL_0", "LABEL_1"};   // transformers' default num_labels (unused by the LM heads)
+  cfg.id2label = numbered_labels(kDefaultNumLabels);   // unused by the LM heads
   cfg.labels_given = false;
   cfg.problem_type.clear();
   return cfg;

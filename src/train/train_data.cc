@@ -40,11 +40,7 @@ Config classifier_config(Config cfg, const LabelSet& labels, TaskType task, int6
   cfg.architectures = {std::string(class_prefix(cfg.model_type)) + to_string(head_of(task))};
   // transformers' problem_type only names the sequence-classification losses.
   cfg.problem_type = task == TaskType::TokenClassification ? "" : task_type_name(task);
-  cfg.id2label.clear();
-  if (task == TaskType::Regression)
-    for (int64_t i = 0; i < regression_outputs; ++i) cfg.id2label.push_back("LABEL_" + std::to_string(i));
-  else
-    cfg.id2label = labels.names();
+  cfg.id2label = task == TaskType::Regression ? numbered_labels(regression_outputs) : labels.names();
   cfg.labels_given = true;
   // The file's own label keys describe the old head: the labels above replace them.
   for (const char* key : {"id2label", "label2id", "num_labels", "num_classes"}) cfg.original.erase(key);
