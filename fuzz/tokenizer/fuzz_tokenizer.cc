@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-#include "check.h"
+#include "fuzz_util.h"
 #include "ernie/error.h"
 #include "ernie/tokenizer.h"
 

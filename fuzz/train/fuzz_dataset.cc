@@ -2,23 +2,14 @@
 // every task, with derived or fixed labels and with skip_bad_rows. The first byte picks the
 // options, the rest is the file. A bad file must end in ernie::Error; anything else escaping is a
 // finding, and so is an example that does not fit its label set.
-#include <sys/mman.h>
-#include <unistd.h>
-
 #include <cstdint>
 #include <string>
 
-#include "check.h"
+#include "fuzz_util.h"
 #include "ernie/dataset.h"
 #include "ernie/error.h"
 
 namespace {
-
-// One in-memory file for every input, named by its /proc/self/fd path.
-int data_fd() {
-  static const int fd = memfd_create("fuzz_dataset", 0);
-  return fd;
-}
 
 void check_fits(const ernie::Dataset& d, const ernie::LabelSet& labels, ernie::TaskType task) {
   for (const ernie::Example& e : d.examples) {
@@ -45,8 +36,8 @@ void check_fits(const ernie::Dataset& d, const ernie::LabelSet& labels, ernie::T
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   const uint8_t mode = data[0];
-  const int fd = data_fd();
-  if (fd < 0 || ftruncate(fd, 0) != 0 || pwrite(fd, data + 1, size - 1, 0) != static_cast<ssize_t>(size - 1)) return 0;
+  const std::string path = memory_file({reinterpret_cast<const char*>(data + 1), size - 1});
+  if (path.empty()) return 0;
 
   ernie::DataOptions o;
   const ernie::DataFormat formats[] = {ernie::DataFormat::Tsv, ernie::DataFormat::JsonLines, ernie::DataFormat::Conll};
@@ -60,7 +51,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   ernie::LabelSet labels;
   if (mode & 128) labels = ernie::LabelSet::from_names({"O", "B-PER", "I-PER", "neg", "pos"});
   try {
-    const ernie::Dataset d = ernie::read_dataset("/proc/self/fd/" + std::to_string(fd), o, labels, true);
+    const ernie::Dataset d = ernie::read_dataset(path, o, labels, true);
     check_fits(d, labels, o.task);
   } catch (const ernie::Error&) {
   }

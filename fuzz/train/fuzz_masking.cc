@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "check.h"
+#include "fuzz_util.h"
 #include "ernie/error.h"
 #include "ernie/masking.h"
 #include "ernie/segmenter.h"

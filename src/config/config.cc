@@ -127,7 +127,6 @@ void apply_defaults(Config& c) {
   c.id2label = numbered_labels(kDefaultNumLabels);
 }
 
-
 // One key stored straight in a Config member; the type was already checked.
 void read_member(Config& c, const FieldSpec& f, const json& v, Diags& d) {
   std::visit(
